@@ -1,0 +1,69 @@
+// The `offhook` command: parses the command line, loads config and board, and runs the phone or the hardware test.
+import { parseCli, USAGE, type CliOptions } from './cli-args.js';
+import { detectBoard, loadBoard, type LoadedBoard } from './config/board.js';
+import { loadConfig, type LoadedConfig } from './config/config.js';
+import { ConfigError } from './config/config-error.js';
+import { runHwtest } from './hwtest.js';
+import { startPhone } from './main.js';
+import { RealClock } from './util/clock.js';
+import { createLogger, type Logger } from './util/log.js';
+import { firmwareVersion } from './version.js';
+
+interface Setup {
+  config: LoadedConfig;
+  board: LoadedBoard;
+  log: Logger;
+}
+
+/** Loads config and board; a broken file prints every problem (file:line:column: field: expected) and exits 1. */
+function setup(options: CliOptions): Setup | undefined {
+  try {
+    const config = loadConfig(options.config);
+    const board = loadBoard(options.board ?? config.config.board ?? detectBoard());
+    const log = createLogger({ level: options.logLevel ?? config.config.log.level, file: config.config.log.file });
+    log.info({ version: firmwareVersion(), config: config.file ?? '(defaults)', board: board.file }, 'offhook starting');
+    return { config, board, log };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`offhook: configuration error\n${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+export async function cli(argv: readonly string[]): Promise<number> {
+  const cmd = parseCli(argv);
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'version':
+      process.stdout.write(`offhook ${firmwareVersion()}\n`);
+      return 0;
+    case 'usage-error':
+      process.stderr.write(`offhook: ${cmd.message}\n\n${USAGE}`);
+      return 2;
+    case 'hwtest': {
+      const s = setup(cmd.options);
+      if (!s) return 1;
+      return runHwtest({ board: s.board.profile, log: s.log, clock: new RealClock(), seconds: cmd.options.seconds, input: process.stdin, output: process.stdout });
+    }
+    case 'run': {
+      const s = setup(cmd.options);
+      if (!s) return 1;
+      const phone = await startPhone({ config: s.config.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout });
+      return phone.done;
+    }
+  }
+}
+
+cli(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`offhook: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
