@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-# Debian packages: the toolchain and -dev libraries of the native addon (the media engine links
-# libasound, libopus, libspeexdsp and libsrtp2). Installed only when missing.
-APT_PACKAGES := build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev libsrtp2-dev
+# Debian packages, installed only when missing: the toolchain and -dev libraries of the native addon
+# (the media engine links libasound, libopus, libspeexdsp and libsrtp2); the real peers of the interop
+# tests (Kamailio, SIPp) and tshark, which reads the SIP trace; openssl makes throwaway TLS certificates.
+APT_PACKAGES := build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev libsrtp2-dev \
+	kamailio sip-tester tshark openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # node-gyp builds against the Node headers Debian installs in /usr/include/node (no download).
 NODEDIR := $(shell [ -f /usr/include/node/node_api.h ] && echo /usr)
@@ -21,6 +23,7 @@ apt-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing Debian packages:" $$missing; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 

@@ -1,0 +1,313 @@
+// parseMessage(): bytes of one SIP message (a UDP datagram, or one message cut by SipStreamFramer) to a SipMessage.
+import { SipParseError, type SipLimitName } from './errors.js';
+import { H, headerSpecAt } from './headers.js';
+import { HeaderField, type SipMessage, SipRequest, SipResponse } from './message.js';
+import { Scanner, TOKEN, span } from './scanner.js';
+import { AbsoluteUri, type Uri, scanUri } from './uri.js';
+
+/** Size limits (RFC 3261 §18.1.1: a UDP datagram carries at most 65,535 bytes). */
+export interface ParseLimits {
+  /** Whole message, headers and body. Over it: error with limit 'messageBytes' (status 513). */
+  maxMessageBytes: number;
+  /** Number of header lines. */
+  maxHeaders: number;
+  /** One header line after unfolding, name included, in characters. */
+  maxHeaderLineChars: number;
+  /** The request line or status line, in characters. */
+  maxStartLineChars: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = {
+  maxMessageBytes: 65_535,
+  maxHeaders: 256,
+  maxHeaderLineChars: 16_384,
+  maxStartLineChars: 8_192,
+};
+
+export interface ParseOptions {
+  /**
+   * 'datagram' (UDP, the default): Content-Length optional, bytes after the body discarded.
+   * 'stream' (TCP, TLS, WebSocket after SipStreamFramer): Content-Length mandatory (RFC 3261 §18.3).
+   */
+  transport?: 'datagram' | 'stream';
+  limits?: Partial<ParseLimits>;
+}
+
+/**
+ * The outcome of parseMessage. It never throws: transports need no try/catch.
+ *
+ * ok: false — the message cannot be used: drop it (error.status says what a UAS would have
+ * answered, had there been a request to answer; error.limit names an exceeded limit).
+ *
+ * ok: true — for a response, the headers every layer reads (Via, From, To, Call-ID, CSeq) are
+ * present and well-formed (RFC 3261 §18.1.2: malformed responses are discarded). A request may
+ * still be one to answer with an error: pass it to validateRequest() before anything else.
+ */
+export type ParseResult = { ok: true; message: SipMessage } | { ok: false; error: SipParseError };
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §7.1; "SIP" is case-insensitive ABNF). */
+function isSipVersion(v: string): boolean {
+  if (v === 'SIP/2.0') return true;
+  return /^SIP\/\d+\.\d+$/i.test(v);
+}
+
+function fail(reason: string, more: { line?: number; column?: number; header?: string; limit?: SipLimitName; status?: number } = {}): ParseResult {
+  return { ok: false, error: new SipParseError({ reason, ...more }) };
+}
+
+function toBuffer(input: Uint8Array | string): Buffer {
+  if (typeof input === 'string') return Buffer.from(input, 'utf8');
+  if (Buffer.isBuffer(input)) return input;
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+/** Parses one SIP message. See ParseResult for what ok means for requests and responses. */
+export function parseMessage(input: Uint8Array | string, options: ParseOptions = {}): ParseResult {
+  try {
+    return parse(toBuffer(input), options);
+  } catch (e) {
+    // The grammar code reports through SipParseError; anything else is a bug, but a transport
+    // must still never see a throw.
+    if (e instanceof SipParseError) return { ok: false, error: e };
+    return fail(`internal parser error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function parse(buf: Buffer, options: ParseOptions): ParseResult {
+  const limits = options.limits ? { ...DEFAULT_PARSE_LIMITS, ...options.limits } : DEFAULT_PARSE_LIMITS;
+  const stream = options.transport === 'stream';
+  const len = buf.length;
+  if (len > limits.maxMessageBytes) return fail(`message of ${len} bytes exceeds ${limits.maxMessageBytes}`, { limit: 'messageBytes' });
+
+  // RFC 3261 §7.5: CRLFs before the start line are ignored.
+  let start = 0;
+  let line = 1;
+  while (start + 1 < len && buf[start] === 13 && buf[start + 1] === 10) {
+    start += 2;
+    line++;
+  }
+  if (start >= len) return fail('empty message');
+
+  // RFC 3261 §7: the header section ends with an empty line, even without a body.
+  const headEnd = buf.indexOf(CRLFCRLF, start);
+  if (headEnd < 0) return fail('no empty line after the header section', { line });
+  const head = buf.toString('utf8', start, headEnd + 2);
+  const bodyStart = headEnd + 4;
+
+  // --- start line -------------------------------------------------------------------------
+  const sl = head.indexOf('\r');
+  if (head.charCodeAt(sl + 1) !== 10 || head.indexOf('\n') !== sl + 1) return fail('CR or LF outside a line ending', { line });
+  if (sl > limits.maxStartLineChars) return fail(`start line longer than ${limits.maxStartLineChars}`, { line, limit: 'startLineChars' });
+  const defects: SipParseError[] = [];
+  const isStatus = (head.charCodeAt(0) | 0x20) === 115 && (head.charCodeAt(1) | 0x20) === 105 && (head.charCodeAt(2) | 0x20) === 112 && head.charCodeAt(3) === 47;
+  const first = isStatus ? statusLine(head, sl, line) : requestLine(head, sl, line, defects);
+  if (first instanceof SipParseError) return { ok: false, error: first };
+  const isRequest = first.kind === 'request';
+
+  // --- header fields (RFC 3261 §7.3) --------------------------------------------------------
+  const fields: HeaderField[] = [];
+  const end = head.length;
+  let pos = sl + 2;
+  line++;
+  while (pos < end) {
+    if (fields.length >= limits.maxHeaders) return fail(`more than ${limits.maxHeaders} header fields`, { line, limit: 'headerCount' });
+    const lineStart = pos;
+    const fieldLine = line;
+    // field-name = token, then HCOLON = *(SP / HTAB) ":" SWS (RFC 3261 §7.3.1).
+    const nameEnd = span(head, pos, end, TOKEN);
+    if (nameEnd === pos) {
+      const c = head.charCodeAt(pos);
+      return fail(c === 32 || c === 9 ? 'continuation line without a header field' : 'expected a header name', { line, column: 1 });
+    }
+    let p = nameEnd;
+    while (head.charCodeAt(p) === 32 || head.charCodeAt(p) === 9) p++;
+    if (head.charCodeAt(p) !== 58) return fail(`expected ':' after header name '${head.slice(pos, nameEnd)}'`, { line, column: p - lineStart + 1 });
+    const spec = headerSpecAt(head, pos, nameEnd);
+    p++;
+    while (head.charCodeAt(p) === 32 || head.charCodeAt(p) === 9) p++;
+    const valueStart = p;
+    // RFC 3261 §7: lines end in CRLF; a CR or LF alone could make another parser see other lines.
+    let eol = head.indexOf('\r', p);
+    if (head.charCodeAt(eol + 1) !== 10 || head.indexOf('\n', p) !== eol + 1) return fail('CR or LF outside a line ending', { line });
+    let value: string;
+    const next = head.charCodeAt(eol + 2);
+    const folded = next === 32 || next === 9;
+    if (folded) {
+      // RFC 3261 §7.3.1: a line break followed by whitespace continues the value; the break and
+      // the whitespace count as one SP.
+      value = head.slice(valueStart, eol);
+      for (;;) {
+        let q = eol + 2;
+        line++;
+        while (head.charCodeAt(q) === 32 || head.charCodeAt(q) === 9) q++;
+        eol = head.indexOf('\r', q);
+        if (head.charCodeAt(eol + 1) !== 10 || head.indexOf('\n', q) !== eol + 1) return fail('CR or LF outside a line ending', { line });
+        value = value.length === 0 ? head.slice(q, eol) : `${value} ${head.slice(q, eol)}`;
+        if (eol - lineStart > limits.maxHeaderLineChars) break;
+        const c = head.charCodeAt(eol + 2);
+        if (c !== 32 && c !== 9) break;
+      }
+    } else {
+      let vEnd = eol;
+      while (vEnd > valueStart && (head.charCodeAt(vEnd - 1) === 32 || head.charCodeAt(vEnd - 1) === 9)) vEnd--;
+      value = head.slice(valueStart, vEnd);
+    }
+    if (eol - lineStart > limits.maxHeaderLineChars) return fail(`header line longer than ${limits.maxHeaderLineChars}`, { line: fieldLine, limit: 'headerLineChars' });
+    // Trailing whitespace is not part of the value (trimmed above for an unfolded one).
+    if (folded) {
+      let vEnd = value.length;
+      while (vEnd > 0 && (value.charCodeAt(vEnd - 1) === 32 || value.charCodeAt(vEnd - 1) === 9)) vEnd--;
+      if (vEnd !== value.length) value = value.slice(0, vEnd);
+    }
+    // An unfolded value is parsed where it sits in head (see HeaderField).
+    if (spec) {
+      fields.push(
+        folded
+          ? new HeaderField(spec.name, spec.key, spec, value, fieldLine, valueStart - lineStart + 1)
+          : new HeaderField(spec.name, spec.key, spec, value, fieldLine, valueStart - lineStart + 1, head, valueStart, valueStart + value.length),
+      );
+    } else {
+      const text = head.slice(pos, nameEnd);
+      fields.push(new HeaderField(text, text.toLowerCase(), undefined, value, fieldLine, valueStart - lineStart + 1));
+    }
+    pos = eol + 2;
+    line++;
+  }
+
+  // --- body (RFC 3261 §18.3, §20.14) -------------------------------------------------------
+  let contentLength: number | undefined;
+  let clProblem: SipParseError | undefined;
+  for (const f of fields) {
+    if (f.key !== 'content-length') continue;
+    if (contentLength !== undefined || clProblem) {
+      clProblem = new SipParseError({ reason: 'multiple Content-Length values', header: 'Content-Length', line: f.line, column: f.column });
+      break;
+    }
+    const e = f.check();
+    if (e) clProblem = e;
+    else contentLength = f.parsed() as number;
+  }
+  if (contentLength === undefined && !clProblem && stream) {
+    clProblem = new SipParseError({ reason: 'missing Content-Length on a stream transport', header: 'Content-Length' });
+  }
+  let bodyEnd = len;
+  if (clProblem) {
+    // Without a trustworthy length, a stream cannot be framed and a response is discarded;
+    // a datagram request is answered 400 (RFC 4475 §3.1.2.3, §3.3.9).
+    if (stream || !isRequest) return { ok: false, error: clProblem };
+    defects.push(clProblem);
+  } else if (contentLength !== undefined) {
+    if (bodyStart + contentLength > len) {
+      const e = new SipParseError({ reason: `Content-Length ${contentLength} larger than the ${len - bodyStart} bytes of body`, header: 'Content-Length' });
+      // RFC 3261 §18.3: a response is discarded; a request SHOULD get a 400.
+      if (stream || !isRequest) return { ok: false, error: e };
+      defects.push(e);
+    } else {
+      // RFC 3261 §18.3: bytes after the body are discarded.
+      bodyEnd = bodyStart + contentLength;
+    }
+  }
+  const body = buf.subarray(Math.min(bodyStart, len), bodyEnd);
+
+  if (first.kind === 'request') {
+    const req = new SipRequest({ method: first.method, uri: first.uri, version: first.version, fields, body }, defects);
+    return { ok: true, message: req };
+  }
+  const res = new SipResponse({ status: first.status, reason: first.reason, version: first.version, fields, body });
+  const problem = checkResponse(res);
+  if (problem) return { ok: false, error: problem };
+  return { ok: true, message: res };
+}
+
+type StartLine = { kind: 'request'; method: string; uri: Uri; version: string } | { kind: 'response'; status: number; reason: string; version: string };
+
+
+
+/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2), in text[0, end). */
+function statusLine(text: string, end: number, line: number): StartLine | SipParseError {
+  let sp1 = text.indexOf(' ');
+  if (sp1 > end) sp1 = -1;
+  const version = text.slice(0, sp1 < 0 ? end : sp1).toUpperCase();
+  if (version !== 'SIP/2.0') return new SipParseError({ reason: `unsupported SIP version '${version}' in a response`, line, column: 1, status: 505 });
+  if (sp1 < 0) return new SipParseError({ reason: 'missing status code', line, column: end + 1 });
+  let p = sp1 + 1;
+  while (p < end && text.charCodeAt(p) === 32) p++;
+  const codeStart = p;
+  while (p < end && text.charCodeAt(p) >= 48 && text.charCodeAt(p) <= 57) p++;
+  // Status-Code is 3DIGIT, 100 to 699 (RFC 3261 §7.2, §21; RFC 4475 §3.1.2.19 bigcode).
+  const code = p - codeStart === 3 ? (text.charCodeAt(codeStart) - 48) * 100 + (text.charCodeAt(codeStart + 1) - 48) * 10 + (text.charCodeAt(codeStart + 2) - 48) : 0;
+  if (code < 100 || code > 699 || (p < end && text.charCodeAt(p) !== 32)) {
+    return new SipParseError({ reason: 'malformed status code', line, column: codeStart + 1 });
+  }
+  // The reason phrase may be empty (RFC 4475 §3.1.1.13) and may hold UTF-8 (§3.1.1.12).
+  const reason = p + 1 < end ? text.slice(p + 1, end) : '';
+  return { kind: 'response', status: code, reason, version: 'SIP/2.0' };
+}
+
+/**
+ * Request-Line = Method SP Request-URI SP SIP-Version (RFC 3261 §7.1), in text[0, end). Extra
+ * spaces between the elements and after the version are tolerated (RFC 4475 §3.1.2.9, §3.1.2.10
+ * allow liberal parsing); a Request-URI with whitespace inside or in <> is a defect answered with
+ * 400 (RFC 4475 §3.1.2.7, §3.1.2.8). Parsed in place in the header section, not on a slice.
+ */
+function requestLine(text: string, end: number, line: number, defects: SipParseError[]): StartLine | SipParseError {
+  let e = end;
+  while (e > 0 && (text.charCodeAt(e - 1) === 32 || text.charCodeAt(e - 1) === 9)) e--;
+  const p = span(text, 0, e, TOKEN);
+  if (p === 0 || (text.charCodeAt(p) !== 32 && text.charCodeAt(p) !== 9)) {
+    return new SipParseError({ reason: 'malformed request line', line, column: p + 1 });
+  }
+  const method = text.slice(0, p);
+  let lastSp = e - 1;
+  while (lastSp > p && text.charCodeAt(lastSp) !== 32 && text.charCodeAt(lastSp) !== 9) lastSp--;
+  const version = text.slice(lastSp + 1, e);
+  if (lastSp <= p || !isSipVersion(version)) {
+    return new SipParseError({ reason: 'malformed SIP version in the request line', line, column: lastSp + 2 });
+  }
+  let us = p;
+  while (text.charCodeAt(us) === 32 || text.charCodeAt(us) === 9) us++;
+  let ue = lastSp;
+  while (ue > us && (text.charCodeAt(ue - 1) === 32 || text.charCodeAt(ue - 1) === 9)) ue--;
+  let uri: Uri;
+  if (ue === us) return new SipParseError({ reason: 'missing Request-URI', line, column: us + 1 });
+  const sp = text.indexOf(' ', us);
+  const tab = text.indexOf('\t', us);
+  if ((sp >= 0 && sp < ue) || (tab >= 0 && tab < ue)) {
+    defects.push(new SipParseError({ reason: 'whitespace inside the Request-URI', line, column: us + 1 }));
+    uri = new AbsoluteUri('invalid', text.slice(us, ue));
+  } else {
+    try {
+      const sc = new Scanner(text, { name: 'Request-URI', line, column: us + 1 }, us, ue);
+      uri = scanUri(sc, ue);
+    } catch (err) {
+      if (!(err instanceof SipParseError)) throw err;
+      defects.push(err);
+      uri = new AbsoluteUri('invalid', text.slice(us, ue));
+    }
+  }
+  return { kind: 'request', method, uri, version: version === 'SIP/2.0' ? version : version.toUpperCase() };
+}
+
+const CORE = [H.via, H.from, H.to, H.callId, H.cseq] as const;
+
+/** RFC 3261 §18.1.2 / §8.1.3: a response without usable Via, From, To, Call-ID, CSeq is dropped. */
+function checkResponse(res: SipResponse): SipParseError | undefined {
+  // One pass over the fields: bit i set once CORE[i] was seen.
+  let seen = 0;
+  for (const f of res.fields) {
+    const spec = f.spec;
+    if (spec === undefined) continue;
+    const i = CORE.indexOf(spec as (typeof CORE)[number]);
+    if (i < 0) continue;
+    if (i > 0 && (seen & (1 << i)) !== 0) return new SipParseError({ reason: `more than one ${spec.name}`, header: spec.name, line: f.line, column: 1 });
+    seen |= 1 << i;
+    const e = f.check();
+    if (e) return e;
+  }
+  for (let i = 0; i < CORE.length; i++) {
+    const spec = CORE[i];
+    if (spec && (seen & (1 << i)) === 0) return new SipParseError({ reason: `missing ${spec.name}`, header: spec.name });
+  }
+  return undefined;
+}
