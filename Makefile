@@ -13,7 +13,7 @@ NODEDIR := $(shell [ -f /usr/include/node/node_api.h ] && echo /usr)
 NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR)) --jobs=2
 export npm_config_nodedir := $(NODEDIR)
 BIN := node_modules/.bin
-NATIVE_SOURCES := binding.gyp $(wildcard firmware/media/native/*.c firmware/media/native/*.cc firmware/media/native/*.h)
+NATIVE_SOURCES := binding.gyp $(wildcard firmware/media/native/*.c firmware/media/native/*.cc firmware/media/native/*.h firmware/media/native/*/*.c firmware/media/native/*/*.cc firmware/media/native/*/*.h)
 
 .PHONY: deps apt-deps build addon bundle typecheck lint unit test run bench clean
 
