@@ -1,5 +1,5 @@
 // The board profile: how one board is wired (GPIO, I2C display, keypad, hook, LEDs, ringer, audio), as checked data.
-import { array, boolean, either, number, object, oneOf, optional, record, required, string, tagged, withDefault, type Infer } from './schema.js';
+import { array, boolean, either, number, object, oneOf, optional, record, required, string, tagged, withDefault, section, type Infer } from './schema.js';
 
 const pin = number({ integer: true, min: 0, max: 511 });
 const i2cAddress = number({ integer: true, min: 0x03, max: 0x77 });
@@ -73,27 +73,25 @@ const audio = object({
 export const boardSchema = object({
   name: required(string({ pattern: /^[a-z0-9][a-z0-9-]*$/, patternName: 'a lower-case name like "rpi4"' })),
   description: withDefault(string(), ''),
-  gpio: withDefault(
+  gpio: section(
     object({
       backend: withDefault(oneOf(['auto', 'cdev', 'sysfs', 'emulated'] as const), 'auto'),
       /** The header chip's label: pinctrl-bcm2711 (Pi 4), pinctrl-rp1 (Pi 5), pinctrl-bcm2835 (Zero 2 W, Pi 3). */
       chipLabel: withDefault(string({ minLength: 1 }), 'pinctrl-bcm2711'),
     }),
-    { backend: 'auto' as const, chipLabel: 'pinctrl-bcm2711' },
   ),
-  i2c: withDefault(
+  i2c: section(
     object({
       backend: withDefault(oneOf(['linux', 'emulated'] as const), 'linux'),
       bus: withDefault(number({ integer: true, min: 0, max: 255 }), 1),
     }),
-    { backend: 'linux' as const, bus: 1 },
   ),
   display: withDefault(display, { type: 'none' as const }),
   keypad: optional(keypad),
   hook: withDefault(hook, { type: 'none' as const }),
   leds: withDefault(record(gpioOutput, { keyPattern: /^[a-z][a-z0-9-]*$/, keyName: 'LED name' }), {}),
   ringer: withDefault(ringer, { type: 'none' as const }),
-  audio: withDefault(audio, { backend: 'null' as const, playback: undefined, capture: undefined }),
+  audio: section(audio),
 });
 
 export type BoardProfile = Infer<typeof boardSchema>;

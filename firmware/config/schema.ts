@@ -157,6 +157,20 @@ export function withDefault<T>(schema: Schema<T>, fallback: T | (() => T)): Fiel
   return { schema, mode: 'default', fallback: typeof fallback === 'function' ? (fallback as () => T) : () => structuredClone(fallback) };
 }
 
+/** A nested mapping whose absence means "all its defaults": the default is the schema applied to {}. */
+export function section<T>(schema: Schema<T>): Field<T, T> {
+  return {
+    schema,
+    mode: 'default',
+    fallback: () => {
+      const issues: SchemaIssue[] = [];
+      const v = schema.check({}, [], issues);
+      if (v === undefined) throw new Error(`a section without defaults for every field: ${issues.map((i) => i.message).join('; ')}`);
+      return v;
+    },
+  };
+}
+
 type Shape = Record<string, Field<unknown, unknown>>;
 type OutOf<F> = F extends Field<unknown, infer O> ? O : never;
 export type ObjectOf<S extends Shape> = { [K in keyof S]: OutOf<S[K]> };

@@ -10,7 +10,21 @@ describe('config file', () => {
   it('applies defaults for absent sections', () => {
     const f = join(dir, 'a.yaml');
     writeFileSync(f, 'board: emulator\n');
-    expect(loadConfig(f).config).toEqual({ board: 'emulator', log: { level: 'info' }, display: { timeFormat: '24h', dateFormat: 'dmy' } });
+    expect(loadConfig(f).config).toEqual({
+      board: 'emulator',
+      log: { level: 'info' },
+      display: { timeFormat: '24h', dateFormat: 'dmy' },
+      accounts: [],
+      sip: { listen: [{ transport: 'udp', address: '0.0.0.0', port: 5060 }], tlsInsecure: false, keepAliveS: 30, userAgent: 'offhook' },
+    });
+  });
+
+  it('reads an account with defaults and names a wrong field inside the list', () => {
+    const f = join(dir, 'acct.yaml');
+    writeFileSync(f, 'accounts:\n  - aor: sip:1003@test.local\n    password: pw1003\n  - aor: 1004@test.local\n    password: x\n');
+    expect(() => loadConfig(f)).toThrow(`${f}:4:10: accounts[1].aor: expected a SIP URI like "sip:1003@pbx.example.com", got "1004@test.local"`);
+    writeFileSync(f, 'accounts:\n  - aor: sip:1003@test.local\n    password: pw1003\n');
+    expect(loadConfig(f).config.accounts).toEqual([{ aor: 'sip:1003@test.local', password: 'pw1003', transport: 'udp', expiresS: 3600, outbound: false, register: true }]);
   });
 
   it('names the field and line of a bad log level', () => {
