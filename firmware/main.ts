@@ -3,10 +3,13 @@ import type { BoardProfile } from './config/board-schema.js';
 import type { OffhookConfig } from './config/config-schema.js';
 import { TerminalUi } from './emulator/terminal-ui.js';
 import { buildHardware, type Hardware } from './hardware.js';
+import { lineText, userAgentOptions } from './line-status.js';
 import { Phone } from './phone/phone.js';
 import { GLYPH_SLOTS } from './phone/screens.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
+import { UserAgent } from './sip/ua/index.js';
+import { firmwareVersion } from './version.js';
 import { loadGlyphs } from '../hal/display/glyphs.js';
 
 /** What the terminal draws for each glyph slot (GLYPH_SLOTS order). */
@@ -38,6 +41,8 @@ export interface StartOptions {
 
 export interface RunningPhone {
   hardware: Hardware;
+  /** The SIP user agent, when the config has accounts. */
+  ua: UserAgent | undefined;
   phone: Phone;
   stop(): Promise<void>;
   /** Resolves with the exit status when the phone stops (a signal, or q in the terminal). */
@@ -50,9 +55,26 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
   await hardware.display.init();
   await loadGlyphs(hardware.display, GLYPH_SLOTS);
 
+  // SIP: one user agent for the configured accounts; a socket that cannot be opened is shown on the LCD.
+  let ua: UserAgent | undefined;
+  let sipProblem: string | undefined;
+  if (o.config.accounts.length > 0) {
+    try {
+      ua = new UserAgent({ ...userAgentOptions(o.config, firmwareVersion()), clock: o.clock, logger: log.child({ mod: 'sip' }) });
+    } catch (err) {
+      sipProblem = `SIP: ${err instanceof Error ? err.message : String(err)}`;
+      log.error({ err }, 'the SIP configuration cannot be used');
+    }
+  }
+
   // A device that failed is shown on what remains: the LCD names it when the LCD itself works.
   const missing = hardware.problems.map((p) => p.device);
-  const accountStatus = (): string => (missing.length > 0 ? `No ${missing.join(', ')}` : 'No account');
+  const accountStatus = (): string => {
+    if (missing.length > 0) return `No ${missing.join(', ')}`;
+    if (sipProblem) return sipProblem;
+    const status = ua?.snapshot().accounts[0];
+    return status ? lineText(status.aor, status.line) : 'No account';
+  };
 
   const phone = new Phone({
     display: hardware.display,
@@ -64,7 +86,20 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
     format: o.config.display,
     accountStatus,
   });
+  // Subscribed before the UA starts: a registration can complete while the LCD is still drawing.
+  const unsubscribeUa = ua?.on('registration', () => void phone.refresh());
   await phone.start();
+  if (ua) {
+    try {
+      await ua.start();
+    } catch (err) {
+      sipProblem = `SIP: ${err instanceof Error ? err.message : String(err)}`;
+      log.error({ err }, 'the SIP user agent could not start');
+      unsubscribeUa?.();
+      ua = undefined;
+      await phone.refresh();
+    }
+  }
 
   let ui: TerminalUi | undefined;
   let resolveDone: (code: number) => void = () => undefined;
@@ -74,6 +109,8 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
     stopping ??= (async () => {
       log.info('offhook stopping');
       ui?.stop();
+      unsubscribeUa?.();
+      await ua?.stop();
       await phone.stop();
       await hardware.close();
       resolveDone(0);
@@ -94,5 +131,5 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
     process.once('SIGTERM', onSignal);
   }
   log.info({ board: o.board.name, problems: hardware.problems.length }, 'phone ready');
-  return { hardware, phone, stop, done };
+  return { hardware, ua, phone, stop, done };
 }

@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MediaEngineEvent } from './media-engine.js';
+import type { RtpStreamStats } from './media-stats.js';
+import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
 export const NATIVE_ADDON_API_VERSION = 1;
@@ -146,6 +149,254 @@ export interface NativeGpioChip {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Jitter buffer (native/jitter/): ours, and the benchmark's speexdsp and fixed-delay references
+
+/**
+ * Tuning of a jitter buffer; every field is optional (defaults in native/jitter/jitter-buffer.h).
+ * Delays are milliseconds of audio whatever the packet size. A value out of range throws a RangeError
+ * whose `field` names it.
+ */
+export interface NativeJitterConfig {
+  /** RTP clock rate (8000 for G.711, 48000 for Opus). Default 8000. */
+  clockRateHz?: number;
+  /** The buffer adds at least this above the median transit delay. Default 10. */
+  minDelayMs?: number;
+  /** ...and at most this above the fastest packets (1 % quantile). Default 500. */
+  maxDelayMs?: number;
+  /** Target until there is history (and the prior after an SSRC change). Default 40. */
+  initialDelayMs?: number;
+  /** Frame size assumed until packets tell; the speexdsp and fixed buffers' play-out period. Default 20. */
+  ptimeMs?: number;
+  /** Preallocated packet slots: a flood never makes it hold more. Default 64. */
+  maxPackets?: number;
+  /** Bytes per slot; a larger payload is refused (counted in overflowDropped). Default 1500. */
+  maxPayloadBytes?: number;
+  /**
+   * Milliseconds of delay that one percent of late packets is worth: the target offset minimises
+   * delay + lateCostMs × (percent of packets arriving after it) over the delay histogram. Default 60.
+   */
+  lateCostMs?: number;
+  /** Most packets the target accepts to be late (a share, 0 to 0.5). Default 0.05. */
+  lateShare?: number;
+  /** Half-life of the delay histogram, in packets: how long a burst is remembered. Default 500. */
+  histogramHalfLifePackets?: number;
+  /** Added above the chosen offset (audio clock jitter). Default 0. */
+  marginMs?: number;
+  /** Bound on shrinking while speech plays (frames dropped), ms of delay per second. Default 10. */
+  maxShrinkMsPerS?: number;
+  /** A bigger timestamp step starts a new timeline. Default 2000. */
+  maxTimestampJumpMs?: number;
+  /** Concealment with nothing queued lasts this long, then the gap is silence. Default 60. */
+  maxConcealMs?: number;
+  /** Moving the offset by k frames must lower the cost by more than k times this. Default 8. */
+  hysteresisMs?: number;
+}
+
+export interface NativeFixedJitterConfig extends NativeJitterConfig {
+  /** Play-out delay after the arrival of each talkspurt's first packet. */
+  delayMs: number;
+}
+
+/** One received RTP packet (RFC 3550 §5.1 fields). */
+export interface NativeJitterPacket {
+  ssrc: number;
+  seq: number;
+  timestamp: number;
+  /** RFC 3551 §4.1: first packet of a talkspurt. */
+  marker: boolean;
+  /** Arrival time on the clock pull() is given, in microseconds. */
+  arrivalUs: number;
+  /** Payload bytes; must equal payload.length when a payload is given (zeros are stored when not). */
+  size: number;
+  /** Samples in the packet, 0 = unknown (derived from the timestamps). */
+  durationTs: number;
+  payload?: Uint8Array;
+  /** Comfort noise (RFC 3389) or an Opus DTX frame: the sender is silent after it. */
+  comfortNoise?: boolean;
+}
+
+export type NativeJitterPlayKind = 'frame' | 'conceal' | 'silence';
+
+/** What to play for the next frame. */
+export interface NativeJitterPulled {
+  /** frame: decode it; conceal: PLC (or Opus FEC, see fecAvailable); silence: DTX/CN gap or not started. */
+  kind: NativeJitterPlayKind;
+  /** RTP timestamp this pull stands for. */
+  timestamp: number;
+  /** Samples this pull covers: the next pull is due that much later. */
+  durationTs: number;
+  /** Payload bytes (copied into payloadOut when given): the frame's, or with fecAvailable the next packet's. */
+  size: number;
+  /** conceal only: the next packet is queued, its in-band FEC can rebuild this frame (RFC 7587 §3.2). */
+  fecAvailable: boolean;
+  /** frame: the packet's sequence number and arrival time. */
+  seq: number;
+  arrivalUs: number;
+  comfortNoise: boolean;
+  /** frame: first after a reset, a new SSRC or a timestamp jump. */
+  discontinuity: boolean;
+}
+
+/** Counters since creation or reset(); a reference buffer leaves at 0 what it cannot know. */
+export interface NativeJitterStats {
+  received: number;
+  late: number;
+  duplicates: number;
+  reordered: number;
+  concealedFrames: number;
+  droppedForShrink: number;
+  currentDelayMs: number;
+  targetDelayMs: number;
+  maxDelayMs: number;
+  playedFrames: number;
+  silenceFrames: number;
+  insertedForGrowth: number;
+  overflowDropped: number;
+  resets: number;
+  talkspurts: number;
+  packetsHeld: number;
+  packetsHeldMax: number;
+  driftPpm: number;
+}
+
+/** One jitter buffer: put() on arrival, pull() once per frame of play-out, both on a caller's clock. */
+export interface NativeJitterBuffer {
+  put(packet: NativeJitterPacket): void;
+  /** `payloadOut`, when given, receives the payload (RangeError when shorter than it). */
+  pull(nowUs: number, payloadOut?: Uint8Array): NativeJitterPulled;
+  stats(): NativeJitterStats;
+  /** Forgets packets, history and counters; keeps the configuration. */
+  reset(): void;
+}
+
+/** The jitter part (firmware/media/jitter-buffer.ts wraps it). */
+export interface NativeJitter {
+  /** Our adaptive jitter buffer. */
+  create(config?: NativeJitterConfig): NativeJitterBuffer;
+  /** Benchmark reference: libspeexdsp's JitterBuffer, default settings, step = one frame. */
+  createSpeex(config?: NativeJitterConfig): NativeJitterBuffer;
+  /** Benchmark reference: fixed delay per talkspurt. */
+  createFixed(config: NativeFixedJitterConfig): NativeJitterBuffer;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Media engine (native/engine/): firmware/media/native-media-engine.ts wraps it
+
+/** Engine options as the addon takes them (MediaEngineOptions with every default filled in). */
+export interface NativeEngineOptions {
+  clock: 'realtime' | 'virtual';
+  sampleRateHz: number;
+  /** 0 = no stats events. */
+  statsIntervalMs: number;
+  /** Integer from 0 to 2^53 − 1. */
+  randomSeed?: number;
+  /**
+   * The backend's name and its options, flat (string, number or boolean members are handed to the
+   * backend by name): file takes captureWavPath, captureLoop, captureToneHz, captureLevelDbfs,
+   * playbackWavPath.
+   */
+  audio: { readonly backend: string; readonly [option: string]: string | number | boolean | undefined };
+}
+
+/** A codec as the engine runs it (native/engine/codec.h CodecParams). */
+export interface NativeCodecParams {
+  name: string;
+  payloadType: number;
+  /** RTP timestamp rate. */
+  clockRateHz: number;
+  /** Rate the codec runs at. */
+  sampleRateHz: number;
+  ptimeMs: number;
+  fec: boolean;
+  dtx: boolean;
+  /** 0 = codec default. */
+  bitrateBps: number;
+  expectedLossPercent: number;
+  complexity: number;
+}
+
+/** What updateStream() replaces (all of it: the wrapper merges). */
+export interface NativeStreamMedia {
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  remoteAddress?: string;
+  remotePort?: number;
+  /** 0 or absent: remotePort + 1 (or remotePort with rtcp-mux). */
+  remoteRtcpPort?: number;
+  codec: NativeCodecParams;
+  telephoneEventPayloadType?: number;
+  comfortNoisePayloadType?: number;
+  /** 0 = off. */
+  rtpTimeoutMs: number;
+  jitter: { minDelayMs: number; maxDelayMs: number; initialDelayMs: number };
+}
+
+export interface NativeStreamOptions extends NativeStreamMedia {
+  localAddress: string;
+  /** 0 = the kernel picks. */
+  localPort: number;
+  localRtcpPort?: number;
+  rtcpMux: boolean;
+  latching: boolean;
+  rtcpMinIntervalMs: number;
+  cname: string;
+  dscp: number;
+}
+
+export interface NativeStreamInfo {
+  id: number;
+  localRtpPort: number;
+  localRtcpPort: number;
+  localSsrc: number;
+}
+
+export interface NativeDtmfOptions {
+  digits: string;
+  durationMs: number;
+  gapMs: number;
+  volumeDbm0: number;
+}
+
+/** Events as the engine's thread-safe function delivers them; 'flushed' answers flushEvents(). */
+export type NativeEngineEvent = MediaEngineEvent | { type: 'flushed'; token: number; timeMs: number };
+
+/**
+ * One engine: its threads, device and streams. Errors thrown carry `code` (MediaEngineErrorCode) and,
+ * for system calls, `errno`, `systemCode`, `syscall` and `address`.
+ */
+export interface NativeMediaEngineHandle {
+  readonly closed: boolean;
+  readonly clock: 'realtime' | 'virtual';
+  readonly sampleRateHz: number;
+  createStream(options: NativeStreamOptions): NativeStreamInfo;
+  updateStream(streamId: number, media: NativeStreamMedia): void;
+  startStream(streamId: number): void;
+  stopStream(streamId: number): void;
+  closeStream(streamId: number): void;
+  sendDtmf(streamId: number, dtmf: NativeDtmfOptions): void;
+  getStats(streamId: number): RtpStreamStats;
+  playTone(spec: ToneSpec): void;
+  stopTone(): void;
+  /** Virtual clock only; blocks until the ticks of `ms` have run (microseconds of CPU each). */
+  advance(ms: number): void;
+  nowMs(): number;
+  /** Queues { type: 'flushed', token } behind every event posted so far. */
+  flushEvents(token: number): void;
+  ref(): void;
+  unref(): void;
+  /** Joins the threads, sends RTCP BYE, closes sockets and the device; drops undelivered events. */
+  close(): void;
+}
+
+/** The engine part. */
+export interface NativeEngine {
+  create(options: NativeEngineOptions, onEvent: (event: NativeEngineEvent) => void): NativeMediaEngineHandle;
+  /** Names in the codec registry. */
+  codecs(): string[];
+  /** Names in the audio backend registry. */
+  audioBackends(): string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The addon
 
 /** G.711 (firmware/media/g711.ts wraps it). */
@@ -170,12 +421,16 @@ export interface NativeAddon {
   readonly apiVersion: number;
   readonly g711: NativeG711;
   readonly gpio: NativeGpio;
+  readonly jitter: NativeJitter;
+  readonly engine: NativeEngine;
 }
 
 /** Every function of every part, checked at load time. */
 const FUNCTION_EXPORTS: { [Part in Exclude<keyof NativeAddon, 'apiVersion'>]: readonly (keyof NativeAddon[Part])[] } = {
   g711: ['encode', 'decode'],
   gpio: ['openChip', 'loopbackRequest'],
+  jitter: ['create', 'createSpeex', 'createFixed'],
+  engine: ['create', 'codecs', 'audioBackends'],
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -61,6 +61,11 @@ export class Phone {
     await this.rendering;
   }
 
+  /** Something shown on the screen changed outside the phone (the registration state): draw again. */
+  refresh(): Promise<void> {
+    return this.render();
+  }
+
   /** The idle clock changes on the minute: wake exactly then, not every second. */
   private scheduleMinuteTick(): void {
     const msToNextMinute = 60_000 - (this.o.clock.wallNow() % 60_000);

@@ -6,6 +6,8 @@
 
 #include "g711.h"
 #include "gpio-cdev.h"
+#include "engine/engine-addon.h"
+#include "jitter/jitter-addon.h"
 
 namespace offhook {
 
@@ -47,6 +49,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("apiVersion", Napi::Number::New(env, kApiVersion), napi_enumerable),
                            InstanceValue("g711", g711, napi_enumerable),
                            InstanceValue("gpio", gpio, napi_enumerable),
+                           InstanceValue("jitter", jitter::make_exports(env), napi_enumerable),
+                           InstanceValue("engine", engine::make_exports(env), napi_enumerable),
                        });
 }
 

@@ -173,9 +173,15 @@ function contentLength(head: string): number | SipParseError {
   while (pos < head.length) {
     let eol = head.indexOf('\r\n', pos);
     if (eol < 0) eol = head.length;
-    const colon = head.indexOf(':', pos);
-    if (colon > pos && colon < eol) {
-      const name = head.slice(pos, colon).trim().toLowerCase();
+    // The name is read up to the colon within this line only: searching for ':' from here could
+    // read far ahead for a line without one, once per line.
+    let colon = pos;
+    while (colon < eol && head.charCodeAt(colon) !== 58 && head.charCodeAt(colon) > 32) colon++;
+    let c = colon;
+    while (c < eol && (head.charCodeAt(c) === 32 || head.charCodeAt(c) === 9)) c++;
+    if (colon > pos && c < eol && head.charCodeAt(c) === 58) {
+      const name = head.slice(pos, colon).toLowerCase();
+      colon = c;
       if (name === 'content-length' || name === 'l') {
         const value = head.slice(colon + 1, eol).trim();
         if (!/^\d{1,10}$/.test(value)) return new SipParseError({ reason: 'malformed Content-Length', header: 'Content-Length' });

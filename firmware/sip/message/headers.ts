@@ -1,7 +1,7 @@
 // Typed header values (Via, name-addr, CSeq, auth, media types...), their hand-written parsers, and the header table.
 import { SipParseError } from './errors.js';
 import { Params, formatAuthParams, parseAuthParams, parseParams } from './params.js';
-import { DIGIT, DNAME, IPV6, type Origin, Scanner, WORD, eqLower, isToken, quote, span } from './scanner.js';
+import { DIGIT, DNAME, IPV6, type Origin, Scanner, TOKEN, WORD, eqLower, isToken, isTokenChar, quote, span } from './scanner.js';
 import { type Uri, parseHost, scanUri } from './uri.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +343,9 @@ function via(sc: Scanner): Via {
     } else if (eqLower(n, 'rport')) {
       if (v !== null && !isNumberUpTo(v, 65535)) sc.fail('malformed rport parameter');
     } else if (eqLower(n, 'received')) {
-      if (v === null || quoted || v.length === 0 || span(v, 0, v.length, IPV6) !== v.length) sc.fail('malformed received parameter');
+      // IPv4address / IPv6address (RFC 3261 §20.42); an IPv6 reference in [] is tolerated.
+      const inner = v !== null && v.length > 2 && v.charCodeAt(0) === 91 && v.charCodeAt(v.length - 1) === 93 ? v.slice(1, -1) : v;
+      if (inner === null || quoted || inner.length === 0 || span(inner, 0, inner.length, IPV6) !== inner.length) sc.fail('malformed received parameter');
     } else if (eqLower(n, 'branch') || eqLower(n, 'maddr')) {
       if (v === null || quoted) sc.fail(`malformed ${n} parameter`);
     }
@@ -520,13 +522,23 @@ export interface HeaderSpec<T = unknown> {
   readonly single: boolean;
   /** Parses one value (one element of a list) at sc.pos. */
   readonly parse: (sc: Scanner) => T;
+  /**
+   * A parser for the common, simple forms of the whole value (for a list: the whole list), on
+   * s[start, end): returns the value, or undefined to let parse() decide (and report errors).
+   * It accepts a subset of what parse() accepts, with the same result.
+   */
+  readonly fast: ((s: string, start: number, end: number) => unknown) | undefined;
   /** "Name: ", as the serializer writes it. */
   readonly prefix: string;
   /** "c: ", the compact form's prefix (the long one when there is no compact form). */
   readonly compactPrefix: string;
 }
 
-function spec<T>(name: string, parse: (sc: Scanner) => T, o: { compact?: string; list?: boolean; emptyList?: boolean; single?: boolean } = {}): HeaderSpec<T> {
+function spec<T>(
+  name: string,
+  parse: (sc: Scanner) => T,
+  o: { compact?: string; list?: boolean; emptyList?: boolean; single?: boolean; fast?: (s: string, start: number, end: number) => (T extends unknown ? T | T[] : never) | undefined } = {},
+): HeaderSpec<T> {
   return {
     name,
     key: name.toLowerCase(),
@@ -535,22 +547,75 @@ function spec<T>(name: string, parse: (sc: Scanner) => T, o: { compact?: string;
     emptyList: o.emptyList ?? false,
     single: o.single ?? false,
     parse,
+    fast: o.fast,
     prefix: `${name}: `,
     compactPrefix: `${o.compact ?? name}: `,
   };
 }
 
-const tokenList = (name: string, compact?: string): HeaderSpec<string> => spec(name, token, { list: true, emptyList: true, ...(compact ? { compact } : {}) });
+// Fast paths (see HeaderSpec.fast): plain digits, a plain Call-ID, "n METHOD", "a, b, c".
+
+function fastNumber(max: number): (s: string, start: number, end: number) => number | undefined {
+  return (s, start, end) => {
+    const n = end - start;
+    if (n === 0 || n > 10 || span(s, start, end, DIGIT) !== end) return undefined;
+    let v = 0;
+    for (let i = start; i < end; i++) v = v * 10 + s.charCodeAt(i) - 48;
+    return v <= max ? v : undefined;
+  };
+}
+
+function fastCallId(s: string, start: number, end: number): string | undefined {
+  let p = span(s, start, end, WORD);
+  if (p === start) return undefined;
+  if (p < end && s.charCodeAt(p) === 64) {
+    const q = span(s, p + 1, end, WORD);
+    if (q === p + 1) return undefined;
+    p = q;
+  }
+  return p === end ? s.slice(start, end) : undefined;
+}
+
+function fastCSeq(s: string, start: number, end: number): CSeq | undefined {
+  const d = span(s, start, end, DIGIT);
+  if (d === start || d - start > 10 || s.charCodeAt(d) !== 32) return undefined;
+  const m = span(s, d + 1, end, TOKEN);
+  if (m !== end || m === d + 1) return undefined;
+  let v = 0;
+  for (let i = start; i < d; i++) v = v * 10 + s.charCodeAt(i) - 48;
+  return v <= UINT32_MAX ? new CSeq(v, s.slice(d + 1, end)) : undefined;
+}
+
+function fastTokenList(s: string, start: number, end: number): string[] | undefined {
+  const out: string[] = [];
+  let p = start;
+  while (p < end) {
+    const t = span(s, p, end, TOKEN);
+    if (t === p) return undefined;
+    out.push(s.slice(p, t));
+    p = t;
+    while (p < end && s.charCodeAt(p) === 32) p++;
+    if (p === end) break;
+    if (s.charCodeAt(p) !== 44) return undefined;
+    p++;
+    while (p < end && s.charCodeAt(p) === 32) p++;
+    // A trailing comma is left to the full parser, which reports it.
+    if (p === end) return undefined;
+  }
+  return out;
+}
+
+const tokenList = (name: string, compact?: string): HeaderSpec<string> => spec(name, token, { list: true, emptyList: true, fast: fastTokenList, ...(compact ? { compact } : {}) });
 
 /** Every header with a grammar of its own. Others are kept as raw strings. */
 export const H = {
   via: spec('Via', via, { compact: 'v', list: true }),
   from: spec('From', nameAddrValue, { compact: 'f', single: true }),
   to: spec('To', nameAddrValue, { compact: 't', single: true }),
-  callId: spec('Call-ID', callId, { compact: 'i', single: true }),
-  cseq: spec('CSeq', cseq, { single: true }),
-  maxForwards: spec('Max-Forwards', numberUpTo(255, 'Max-Forwards'), { single: true }),
-  contentLength: spec('Content-Length', numberUpTo(UINT32_MAX, 'Content-Length'), { compact: 'l', single: true }),
+  callId: spec('Call-ID', callId, { compact: 'i', single: true, fast: fastCallId }),
+  cseq: spec('CSeq', cseq, { single: true, fast: fastCSeq }),
+  maxForwards: spec('Max-Forwards', numberUpTo(255, 'Max-Forwards'), { single: true, fast: fastNumber(255) }),
+  contentLength: spec('Content-Length', numberUpTo(UINT32_MAX, 'Content-Length'), { compact: 'l', single: true, fast: fastNumber(UINT32_MAX) }),
   contentType: spec('Content-Type', mediaType, { compact: 'c', single: true }),
   contact: spec('Contact', contactElement, { compact: 'm', list: true }),
   route: spec('Route', routeElement, { list: true }),
@@ -573,8 +638,8 @@ export const H = {
   authorization: spec('Authorization', auth),
   proxyAuthorization: spec('Proxy-Authorization', auth),
   authenticationInfo: spec('Authentication-Info', (sc) => parseAuthParams(sc), { single: true }),
-  expires: spec('Expires', numberUpTo(UINT32_MAX, 'Expires'), { single: true }),
-  minExpires: spec('Min-Expires', numberUpTo(UINT32_MAX, 'Min-Expires'), { single: true }),
+  expires: spec('Expires', numberUpTo(UINT32_MAX, 'Expires'), { single: true, fast: fastNumber(UINT32_MAX) }),
+  minExpires: spec('Min-Expires', numberUpTo(UINT32_MAX, 'Min-Expires'), { single: true, fast: fastNumber(UINT32_MAX) }),
   event: spec('Event', tokenWithParams, { compact: 'o', single: true }),
   subscriptionState: spec('Subscription-State', tokenWithParams, { single: true }),
   referTo: spec('Refer-To', nameAddrValue, { compact: 'r', single: true }),
@@ -626,56 +691,79 @@ const BY_NAME: ReadonlyMap<string, AnyHeaderSpec> = (() => {
   return m;
 })();
 
-interface NameEntry {
-  /** The canonical spelling ("Call-ID") or the compact form ("i"). */
-  readonly usual: string;
-  /** The same in lower case. */
-  readonly lower: string;
-  readonly spec: AnyHeaderSpec;
+// Header names are recognized by a small automaton walked while the name is scanned: one pass
+// over the name both checks that it is a token and finds its spec, without slicing the name.
+// Character classes: 0 not a token character (the name ends), 1-26 letters of either case,
+// 27-36 digits, 37 '-', 38 any other token character. Rows are 64 wide (a shift, not a multiply).
+const NAME_CLASS: Uint8Array = (() => {
+  const t = new Uint8Array(65536);
+  for (let c = 0; c < 128; c++) {
+    if (!isTokenChar(c)) continue;
+    if (c >= 97 && c <= 122) t[c] = c - 96;
+    else if (c >= 65 && c <= 90) t[c] = c - 64;
+    else if (c >= 48 && c <= 57) t[c] = c - 48 + 27;
+    else if (c === 45) t[c] = 37;
+    else t[c] = 38;
+  }
+  return t;
+})();
+
+interface NameAutomaton {
+  /** next[(state << 6) | class]; state 0 is the start, state 1 the dead state. */
+  readonly next: Int16Array;
+  /** The spec whose name ends in each state. */
+  readonly accept: readonly (AnyHeaderSpec | undefined)[];
 }
 
-// Known names by length and lower-cased first character: usually one candidate per bucket.
-// Indexed by (length << 7 | first character) in an array, which is faster than a Map.
-const NAME_BUCKETS: readonly (readonly NameEntry[] | undefined)[] = (() => {
-  const m = new Map<number, NameEntry[]>();
-  const add = (usual: string, spec: AnyHeaderSpec): void => {
-    const lower = usual.toLowerCase();
-    const k = (lower.length << 7) | lower.charCodeAt(0);
-    const list = m.get(k);
-    if (list) list.push({ usual, lower, spec });
-    else m.set(k, [{ usual, lower, spec }]);
+const NAMES: NameAutomaton = (() => {
+  const rows: number[][] = [new Array<number>(64).fill(1), new Array<number>(64).fill(1)];
+  const accept: (AnyHeaderSpec | undefined)[] = [undefined, undefined];
+  const add = (name: string, spec: AnyHeaderSpec): void => {
+    let state = 0;
+    for (let i = 0; i < name.length; i++) {
+      const cls = NAME_CLASS[name.charCodeAt(i)] ?? 0;
+      const row = rows[state] ?? [];
+      let to = row[cls] ?? 1;
+      if (to === 1) {
+        to = rows.length;
+        rows.push(new Array<number>(64).fill(1));
+        accept.push(undefined);
+        row[cls] = to;
+      }
+      state = to;
+    }
+    accept[state] = spec;
   };
   for (const spec of Object.values(H) as AnyHeaderSpec[]) {
-    add(spec.name, spec);
+    add(spec.key, spec);
     if (spec.compact) add(spec.compact, spec);
   }
-  const size = Math.max(...m.keys()) + 1;
-  const buckets: (readonly NameEntry[] | undefined)[] = new Array<readonly NameEntry[] | undefined>(size).fill(undefined);
-  for (const [k, list] of m) buckets[k] = list;
-  return buckets;
+  return { next: Int16Array.from(rows.flat()), accept };
 })();
 
 /**
- * The spec of the header name s[start, end), in any case or compact form (RFC 3261 §7.3.3), or
- * undefined. Compares in place, without slicing the name: the canonical spelling first (what
- * nearly every peer sends), then case-insensitively.
+ * Scans the header name at s[start...] (token characters, RFC 3261 §7.3.1 field-name) and looks
+ * it up in any case and in compact form (§7.3.3). Returns the end of the name; the spec (or
+ * undefined for an unknown header) is stored in out.spec.
  */
-export function headerSpecAt(s: string, start: number, end: number): AnyHeaderSpec | undefined {
-  const n = end - start;
-  if (n <= 0) return undefined;
-  const bucket = NAME_BUCKETS[(n << 7) | (s.charCodeAt(start) | 0x20)];
-  if (bucket === undefined) return undefined;
-  next: for (const entry of bucket) {
-    const usual = entry.usual;
-    let i = 0;
-    while (i < n && s.charCodeAt(start + i) === usual.charCodeAt(i)) i++;
-    if (i === n) return entry.spec;
-    const lower = entry.lower;
-    // |0x20 folds letters; the names' other characters ('-', digits) already have that bit.
-    for (; i < n; i++) if ((s.charCodeAt(start + i) | 0x20) !== lower.charCodeAt(i)) continue next;
-    return entry.spec;
+export function scanHeaderName(s: string, start: number, end: number, out: { spec: AnyHeaderSpec | undefined }): number {
+  const next = NAMES.next;
+  let state = 0;
+  let p = start;
+  while (p < end) {
+    const cls = NAME_CLASS[s.charCodeAt(p)] ?? 0;
+    if (cls === 0) break;
+    state = next[(state << 6) | cls] ?? 1;
+    p++;
   }
-  return undefined;
+  out.spec = NAMES.accept[state];
+  return p;
+}
+
+/** The spec of the header name s[start, end) (any case, compact form), or undefined. */
+export function headerSpecAt(s: string, start: number, end: number): AnyHeaderSpec | undefined {
+  const out: { spec: AnyHeaderSpec | undefined } = { spec: undefined };
+  return scanHeaderName(s, start, end, out) === end ? out.spec : undefined;
 }
 
 /** The spec of a header name in any case or compact form (RFC 3261 §7.3.3), or undefined. */
@@ -693,6 +781,10 @@ export function canonicalName(name: string): string {
  * Throws SipParseError (internal; callers catch).
  */
 export function parseHeaderValue(spec: HeaderSpec, value: string, origin: Origin, start = 0, end = value.length): unknown {
+  if (spec.fast) {
+    const v = spec.fast(value, start, end);
+    if (v !== undefined) return v;
+  }
   const sc = new Scanner(value, origin, start, end);
   if (!spec.list) {
     const v = spec.parse(sc);

@@ -1,5 +1,5 @@
 // Ordered, case-insensitive parameter lists (header ;params, URI ;params, auth-params) and their grammar.
-import { PVALUE, type Scanner, TOKEN, eqLower, isToken, isTokenChar, quote, span } from './scanner.js';
+import { PVALUE, type Scanner, TOKEN, eqLower, isTokenChar, quote, span } from './scanner.js';
 
 export interface Param {
   /** The name as received or given (names compare case-insensitively, RFC 3261 §7.3.1). */
@@ -213,4 +213,3 @@ export function formatAuthParams(params: Params): string {
   return out;
 }
 
-export { isToken };

@@ -1,11 +1,11 @@
 // parseMessage(): bytes of one SIP message (a UDP datagram, or one message cut by SipStreamFramer) to a SipMessage.
 import { SipParseError, type SipLimitName } from './errors.js';
-import { H, headerSpecAt } from './headers.js';
+import { type AnyHeaderSpec, H, scanHeaderName } from './headers.js';
 import { HeaderField, type SipMessage, SipRequest, SipResponse } from './message.js';
 import { Scanner, TOKEN, span } from './scanner.js';
 import { AbsoluteUri, type Uri, scanUri } from './uri.js';
 
-/** Size limits (RFC 3261 §18.1.1: a UDP datagram carries at most 65,535 bytes). */
+/** Size limits. A UDP datagram carries at most 65,535 bytes (RFC 768; RFC 3261 §18.1.1). */
 export interface ParseLimits {
   /** Whole message, headers and body. Over it: error with limit 'messageBytes' (status 513). */
   maxMessageBytes: number;
@@ -46,6 +46,8 @@ export interface ParseOptions {
 export type ParseResult = { ok: true; message: SipMessage } | { ok: false; error: SipParseError };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const EMPTY_BODY = new Uint8Array(0);
+
 /** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §7.1; "SIP" is case-insensitive ABNF). */
 function isSipVersion(v: string): boolean {
   if (v === 'SIP/2.0') return true;
@@ -107,6 +109,7 @@ function parse(buf: Buffer, options: ParseOptions): ParseResult {
 
   // --- header fields (RFC 3261 §7.3) --------------------------------------------------------
   const fields: HeaderField[] = [];
+  const name: { spec: AnyHeaderSpec | undefined } = { spec: undefined };
   const end = head.length;
   let pos = sl + 2;
   line++;
@@ -115,7 +118,7 @@ function parse(buf: Buffer, options: ParseOptions): ParseResult {
     const lineStart = pos;
     const fieldLine = line;
     // field-name = token, then HCOLON = *(SP / HTAB) ":" SWS (RFC 3261 §7.3.1).
-    const nameEnd = span(head, pos, end, TOKEN);
+    const nameEnd = scanHeaderName(head, pos, end, name);
     if (nameEnd === pos) {
       const c = head.charCodeAt(pos);
       return fail(c === 32 || c === 9 ? 'continuation line without a header field' : 'expected a header name', { line, column: 1 });
@@ -123,7 +126,7 @@ function parse(buf: Buffer, options: ParseOptions): ParseResult {
     let p = nameEnd;
     while (head.charCodeAt(p) === 32 || head.charCodeAt(p) === 9) p++;
     if (head.charCodeAt(p) !== 58) return fail(`expected ':' after header name '${head.slice(pos, nameEnd)}'`, { line, column: p - lineStart + 1 });
-    const spec = headerSpecAt(head, pos, nameEnd);
+    const spec = name.spec;
     p++;
     while (head.charCodeAt(p) === 32 || head.charCodeAt(p) === 9) p++;
     const valueStart = p;
@@ -208,7 +211,8 @@ function parse(buf: Buffer, options: ParseOptions): ParseResult {
       bodyEnd = bodyStart + contentLength;
     }
   }
-  const body = buf.subarray(Math.min(bodyStart, len), bodyEnd);
+  // Most messages have no body: they share one empty array instead of a view each.
+  const body = bodyEnd > bodyStart ? buf.subarray(bodyStart, bodyEnd) : EMPTY_BODY;
 
   if (first.kind === 'request') {
     const req = new SipRequest({ method: first.method, uri: first.uri, version: first.version, fields, body }, defects);
@@ -228,7 +232,7 @@ type StartLine = { kind: 'request'; method: string; uri: Uri; version: string } 
 function statusLine(text: string, end: number, line: number): StartLine | SipParseError {
   let sp1 = text.indexOf(' ');
   if (sp1 > end) sp1 = -1;
-  const version = text.slice(0, sp1 < 0 ? end : sp1).toUpperCase();
+  const version = sp1 === 7 && text.startsWith('SIP/2.0') ? 'SIP/2.0' : text.slice(0, sp1 < 0 ? end : sp1).toUpperCase();
   if (version !== 'SIP/2.0') return new SipParseError({ reason: `unsupported SIP version '${version}' in a response`, line, column: 1, status: 505 });
   if (sp1 < 0) return new SipParseError({ reason: 'missing status code', line, column: end + 1 });
   let p = sp1 + 1;

@@ -57,16 +57,9 @@ export function span(s: string, p: number, end: number, flag: number): number {
 
 export const isAlnum = (c: number): boolean => has(c, ALNUM);
 export const isTokenChar = (c: number): boolean => has(c, TOKEN);
-export const isWordChar = (c: number): boolean => has(c, WORD);
-export const isUnreserved = (c: number): boolean => has(c, UNRESERVED);
 export const isUserChar = (c: number): boolean => has(c, USER);
-export const isPasswordChar = (c: number): boolean => has(c, PASSWORD);
-export const isParamChar = (c: number): boolean => has(c, PARAMCHAR);
-export const isHnvChar = (c: number): boolean => has(c, HNVCHAR);
-export const isHostChar = (c: number): boolean => has(c, HOST);
 export const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 export const isHex = (c: number): boolean => has(c, HEX);
-export const isWsp = (c: number): boolean => c === 32 || c === 9;
 
 /** True when every character of s is a token character (RFC 3261 §25.1); false for "". */
 export function isToken(s: string): boolean {
@@ -123,9 +116,6 @@ export class Scanner {
   pos: number;
   readonly start: number;
   readonly end: number;
-  /** Cached positions of the next '@' and '\\' at or after pos (see nextAt, quoted). */
-  private atCache = -1;
-  private backslashCache = -1;
 
   constructor(
     readonly s: string,
@@ -145,19 +135,6 @@ export class Scanner {
       column: this.origin.column + at - this.start,
       ...(this.origin.name ? { header: this.origin.name } : {}),
     });
-  }
-
-  /**
-   * Position of the next '@' at or after pos, or the end of the text. Cached, so that a list of
-   * URIs without '@' does not rescan the rest of the value once per URI (which would make a
-   * long header quadratic).
-   */
-  nextAt(): number {
-    if (this.atCache < this.pos) {
-      const i = this.s.indexOf('@', this.pos);
-      this.atCache = i < 0 ? this.s.length : i;
-    }
-    return this.atCache;
   }
 
   eof(): boolean {
@@ -260,16 +237,17 @@ export class Scanner {
   quoted(): string {
     const s = this.s;
     const open = this.pos;
-    // Fast path: no backslash before the closing quote. Both searches are native; the backslash
-    // position is cached so that many quoted strings in one value stay linear.
+    // The closing quote is found natively: the search stops at it, so it never reads past this
+    // string (an unbounded search for something that may be absent, like '\\', would rescan the
+    // rest of the header section for every quoted string and make parsing quadratic).
     const close = s.indexOf('"', open + 1);
-    if (this.backslashCache <= open) {
-      const b = s.indexOf('\\', open + 1);
-      this.backslashCache = b < 0 ? s.length : b;
-    }
-    if (close >= 0 && close < this.end && close < this.backslashCache) {
-      this.pos = close + 1;
-      return s.slice(open + 1, close);
+    if (close >= 0 && close < this.end) {
+      let p = open + 1;
+      while (p < close && s.charCodeAt(p) !== 92) p++;
+      if (p === close) {
+        this.pos = close + 1;
+        return s.slice(open + 1, close);
+      }
     }
     let p = open + 1;
     let out: string | undefined;

@@ -63,6 +63,6 @@ export function serializeMessage(msg: SipMessage, options: SerializeOptions = {}
   // Plain ASCII (the usual case) is copied byte for byte, which is cheaper than encoding.
   if (headBytes === head.length) out.write(head, 0, headBytes, 'latin1');
   else out.write(head, 0, 'utf8');
-  out.set(body, headBytes);
+  if (body.length > 0) out.set(body, headBytes);
   return out;
 }

@@ -196,9 +196,11 @@ function parseSipUri(sc: Scanner, end: number, scheme: 'sip' | 'sips'): SipUri {
   let user: string | undefined;
   let password: string | undefined;
   // RFC 3261 §19.1.1: userinfo ends at '@'; neither user nor password may hold an unescaped '@'.
-  const next = sc.nextAt();
-  const at = next < end ? next : -1;
-  if (at >= 0) {
+  // Searched only up to end: an unbounded search would read the rest of the header section for
+  // every URI without '@' and make parsing quadratic.
+  let at = sc.pos;
+  while (at < end && s.charCodeAt(at) !== 64) at++;
+  if (at < end) {
     user = runEscaped(sc, at, USER);
     if (user.length === 0) sc.fail('empty user part');
     if (sc.pos < at && s.charCodeAt(sc.pos) === 58) {

@@ -1,11 +1,15 @@
 // Branches, tags and Call-IDs from an injected random source (RFC 3261 §8.1.1.7, §19.3).
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** A random source: uniform numbers in [0, 1), like Math.random (a seeded one in tests). */
 export type RandomSource = () => number;
 
-/** The default source: the operating system's CSPRNG (tags and branches must be unguessable, RFC 3261 §19.3). */
-export const cryptoRandom: RandomSource = () => randomInt(0, 2 ** 48) / 2 ** 48;
+/**
+ * The default source: the operating system's CSPRNG (tags and branches must be unguessable,
+ * RFC 3261 §19.3): 48 random bits over 2^48, in [0, 1). (crypto.randomInt cannot span 2^48:
+ * its range must stay below it.)
+ */
+export const cryptoRandom: RandomSource = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
 
 /** RFC 3261 §8.1.1.7: every branch made by an RFC 3261 element starts with this. */
 export const MAGIC_COOKIE = 'z9hG4bK';

@@ -9,6 +9,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/message.js'
 import { Params } from '../message/params.js';
 import { uriEquals } from '../message/uri.js';
 import { type ValidateOptions, mergeKey, validateRequest } from '../message/validate.js';
+import { ipFamily } from '../transport/ip-address.js';
 import type { InboundMessage, SendResult, SendTarget, SipTransport } from '../transport/transport.js';
 import { type CreateCancelOptions, createCancel } from './cancel.js';
 import { type ClientTransactionUser, clientKey } from './client-transaction.js';
@@ -279,7 +280,10 @@ export class TransactionLayer {
 
   /** Replaces the Via header fields by this transport's one (RFC 3261 §18.1.1 sent-by, §8.1.1.7 branch). */
   private setOwnVia(request: SipRequest, target: SendTarget, branch: string): void {
-    const local = this.transport.localAddress(target.protocol);
+    // The sent-by is where the response must come back (§18.1.1): on a UA listening on IPv4 and
+    // IPv6, the address of the target's family, which is the socket the request leaves from.
+    const family = ipFamily(target.address);
+    const local = (family !== 0 ? this.transport.localAddress(target.protocol, family) : undefined) ?? this.transport.localAddress(target.protocol);
     if (!local) throw new NoLocalAddressError(target.protocol);
     let params = Params.EMPTY.with('branch', branch);
     if (this.rport) params = params.with('rport', null);

@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from '../../util/log.js';
 import type { SipMessage } from '../message/message.js';
 import { parseMessage } from '../message/parse.js';
 import { serializeMessage } from '../message/serialize.js';
+import type { TraceRecord } from '../trace/trace-record.js';
 import type { HostPort, InboundMessage, SendResult, SendTarget, SipTransport, TransportEvents, TransportProtocol } from './transport.js';
 
 /** TransportEvents as a mapped type, which Emitter accepts (an interface has no implicit index signature). */
@@ -308,12 +309,16 @@ export class LoopbackNetwork {
     } else {
       dest = this.endpoints.get(endpointKey(protocol, target.address, target.port));
       if (!dest) {
-        // A datagram to nowhere is simply lost.
+        // A datagram to nowhere is simply lost (but it was sent: the sender's trace shows it).
+        this.trace(from, 'out', packet, undefined);
         this.stats.unroutable++;
         this.emit(packet, 'unroutable');
         return { ok: true, protocol, local: source };
       }
     }
+
+    // From here on the message is on the wire as far as the sender can tell, lost or not.
+    this.trace(from, 'out', packet, conn);
 
     if (this.switches.shouldDrop(packet, this.random) || from.switches.shouldDrop(packet, this.random)) {
       this.stats.dropped++;
@@ -349,6 +354,7 @@ export class LoopbackNetwork {
       this.emit(packet, 'discarded');
       return;
     }
+    this.trace(dest, 'in', packet, conn);
     const parsed = parseMessage(packet.bytes, { transport: packet.protocol === 'udp' ? 'datagram' : 'stream' });
     if (!parsed.ok) {
       this.stats.unparseable++;
@@ -386,6 +392,27 @@ export class LoopbackNetwork {
       return { protocol: c.protocol, address: other.address, port: other.port };
     };
     for (const t of [c.a, c.b]) if (!t.closed) this.emitterOf(t).emit('connection-closed', { connectionId: c.id, remote: remoteOf(t), error });
+  }
+
+  /** The 'trace' event of a transport (TransportEvents), as the network transport reports its bytes. */
+  private trace(t: LoopbackTransport, direction: 'in' | 'out', packet: LoopbackPacket, conn: Connection | undefined): void {
+    const emitter = this.emitterOf(t);
+    if (emitter.listenerCount('trace') === 0) return;
+    const protocol = packet.protocol;
+    const target: HostPort = { protocol, address: packet.target.address, port: packet.target.port };
+    const here: HostPort = direction === 'out' ? { ...packet.source } : { protocol, address: t.address, port: t.port };
+    const there: HostPort = direction === 'out' ? target : { ...packet.source };
+    const record: TraceRecord = {
+      direction,
+      protocol,
+      local: here,
+      remote: there,
+      bytes: packet.bytes,
+      wallTimeMs: this.clock.wallNow(),
+      connectionId: conn?.id,
+      opener: conn ? (conn.a === t ? 'local' : 'remote') : undefined,
+    };
+    emitter.emit('trace', record);
   }
 
   private emit(packet: LoopbackPacket, fate: PacketFate): void {

@@ -1,6 +1,7 @@
 // The contract between the SIP transport layer (RFC 3261 §18) and the transaction layer above it.
 import type { Unsubscribe } from '../../util/emitter.js';
 import type { SipMessage } from '../message/message.js';
+import type { TraceRecord } from '../trace/trace-record.js';
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls';
 
@@ -39,6 +40,11 @@ export interface TransportEvents {
   message: [InboundMessage];
   /** A stream closed (so that flows, registrations and keep-alives can react). */
   'connection-closed': [{ connectionId: string; remote: HostPort; error?: Error | undefined }];
+  /**
+   * Every SIP message sent and received, as bytes, for the pcap file and the debug log
+   * (keep-alives are not traced). A transport that cannot see its bytes may emit none.
+   */
+  trace: [TraceRecord];
 }
 
 /**

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 /** The programs the harness runs and the Debian (bookworm) package each comes from. */
 export const TOOL_PACKAGES = {
   kamailio: 'kamailio',
+  /** Kamailio's RPC client (kamcmd ul.dump), from the same package. */
+  kamcmd: 'kamailio',
   sipp: 'sip-tester',
   tshark: 'tshark',
   dumpcap: 'wireshark-common',

@@ -1,7 +1,7 @@
 // The interop harness in one import: real peers (Kamailio, SIPp), captures (dumpcap/tshark), raw SIP probes, ports.
-export { KAMAILIO_CFG, KAMAILIO_DOMAIN, KAMAILIO_USERS, type KamailioInstance, type KamailioOptions, startKamailio } from './kamailio.js';
+export { KAMAILIO_CFG, KAMAILIO_DOMAIN, KAMAILIO_USERS, type KamailioInstance, type KamailioOptions, type LocationContact, parseUlDump, startKamailio } from './kamailio.js';
 export { SIPP_SCENARIO_DIR, type SippOptions, type SippProcess, type SippResult, type SippStats, parseSippStats, runSipp, startSipp } from './sipp.js';
-export { type Capture, type CaptureOptions, type ReadPcapOptions, type SipPacket, readSipPcap, sipLadder, startCapture } from './tshark.js';
+export { type Capture, type CaptureOptions, type ReadPcapOptions, type SipPacket, type TcpPayload, readSipPcap, readTcpPayloads, sipLadder, startCapture } from './tshark.js';
 export { type FreePortOptions, freePort, isListening, waitForListener } from './free-port.js';
 export { type ProbeResponse, type SipProbeOptions, optionsRequest, parseProbeResponse, probeSip } from './sip-probe.js';
 export { MALFORMED_REQUESTS, type MalformedCase } from './malformed.js';

@@ -1,4 +1,5 @@
 // Starts and stops a real Kamailio registrar/proxy for interop tests: a fresh run directory and free port per run, stopped by pid.
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,23 @@ export interface KamailioOptions {
   startTimeoutMs?: number | undefined;
   /** Shared memory, MiB (-m). Default 32: several instances run side by side. */
   sharedMemoryMiB?: number | undefined;
+  /** registrar min_expires, s: a shorter interval asked for is raised to it. Default 10. */
+  minExpiresS?: number | undefined;
+  /** registrar default_expires, s (a REGISTER that asks for none). Default 3600. */
+  defaultExpiresS?: number | undefined;
+}
+
+/** One contact of Kamailio's location table (kamcmd ul.dump). */
+export interface LocationContact {
+  /** The AoR as stored: the user part alone (usrloc use_domain=0). */
+  aor: string;
+  /** The Contact URI as registered. */
+  address: string;
+  /** Seconds left. */
+  expiresS: number;
+  /** Kamailio's socket it came in on, e.g. "udp:127.0.0.1:25060". */
+  socket: string;
+  userAgent: string;
 }
 
 export interface KamailioInstance {
@@ -47,6 +65,10 @@ export interface KamailioInstance {
   ctlSocket: string | undefined;
   /** The log so far. */
   readLog(): string;
+  /** Runs a kamcmd RPC (needs ctl: true), e.g. rpc('ul.dump'); rejects with kamcmd's output when it fails. */
+  rpc(...args: string[]): Promise<string>;
+  /** The location table (kamcmd ul.dump; needs ctl: true). */
+  locationContacts(): Promise<LocationContact[]>;
   /**
    * Stops it (SIGTERM to its pid, SIGKILL after 5 s, stragglers among its workers killed by pid)
    * and removes the run directory unless keepRunDir. Idempotent.
@@ -99,6 +121,8 @@ async function startOnce(binary: string, port: number, options: KamailioOptions)
   if (options.ipv6) args.push('-A', 'WITH_IPV6');
   if (options.siptrace) args.push('-A', 'WITH_SIPTRACE');
   if (ctlSocket) args.push('-A', `CTL_SOCK="unix:${ctlSocket}"`);
+  if (options.minExpiresS !== undefined) args.push('-A', `MIN_EXPIRES=${options.minExpiresS}`);
+  if (options.defaultExpiresS !== undefined) args.push('-A', `DEFAULT_EXPIRES=${options.defaultExpiresS}`);
 
   const proc = new LoggedProcess({ command: binary, args, cwd: runDir, stdoutFile: logFile, stderrFile: logFile });
   const startTimeoutMs = options.startTimeoutMs ?? 8000;
@@ -131,6 +155,8 @@ async function startOnce(binary: string, port: number, options: KamailioOptions)
     logFile,
     ctlSocket,
     readLog: () => readFileSync(logFile, 'utf8'),
+    rpc: (...rpcArgs) => kamcmd(ctlSocket, rpcArgs),
+    locationContacts: async () => parseUlDump(await kamcmd(ctlSocket, ['ul.dump'])),
     stop: (stopOptions = {}) => {
       stopped ??= (async () => {
         // Workers forked after start (TCP readers on demand) are picked up here as well.
@@ -144,4 +170,36 @@ async function startOnce(binary: string, port: number, options: KamailioOptions)
       return stopped;
     },
   };
+}
+
+/** Runs kamcmd against the ctl socket of an instance. */
+function kamcmd(ctlSocket: string | undefined, args: readonly string[]): Promise<string> {
+  if (ctlSocket === undefined) return Promise.reject(new Error('kamcmd needs an instance started with ctl: true'));
+  const binary = findTool('kamcmd');
+  return new Promise((resolve, reject) => {
+    execFile(binary, ['-s', `unix:${ctlSocket}`, ...args], { timeout: 5000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kamcmd ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The contacts of a `kamcmd ul.dump` text ("AoR: 1001", then "Address: sip:...", "Expires: 60", ...). */
+export function parseUlDump(text: string): LocationContact[] {
+  const out: LocationContact[] = [];
+  let aor = '';
+  let current: LocationContact | undefined;
+  for (const raw of text.split('\n')) {
+    const m = /^\s*([A-Za-z-]+): (.*)$/.exec(raw);
+    if (!m) continue;
+    const [, key, value = ''] = m;
+    if (key === 'AoR') aor = value;
+    else if (key === 'Address') {
+      current = { aor, address: value, expiresS: NaN, socket: '', userAgent: '' };
+      out.push(current);
+    } else if (current && key === 'Expires') current.expiresS = Number(value);
+    else if (current && key === 'Socket') current.socket = value;
+    else if (current && key === 'User-Agent') current.userAgent = value;
+  }
+  return out;
 }

@@ -40,12 +40,7 @@ export async function readSipPcap(file: string, options: ReadPcapOptions = {}): 
   const args = ['-r', file, '-n', '-Y', 'sip', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f'];
   for (const p of options.ports ?? []) args.push('-d', `udp.port==${p},sip`, '-d', `tcp.port==${p},sip`);
   for (const f of FIELDS) args.push('-e', f);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(tshark, args, { maxBuffer: 64 * 1024 * 1024 }, (err, out, errText) => {
-      if (err) reject(new Error(`tshark -r ${file} failed: ${err.message}\n${errText}`));
-      else resolve(out);
-    });
-  });
+  const stdout = await runTshark(tshark, args, file);
   const packets: SipPacket[] = [];
   for (const line of stdout.split('\n')) {
     if (line.trim().length === 0) continue;
@@ -66,6 +61,45 @@ export async function readSipPcap(file: string, options: ReadPcapOptions = {}): 
     });
   }
   return packets;
+}
+
+function runTshark(tshark: string, args: readonly string[], file: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile(tshark, [...args], { maxBuffer: 64 * 1024 * 1024 }, (err, out, errText) => {
+      if (err) reject(new Error(`tshark -r ${file} failed: ${err.message}\n${errText}`));
+      else resolve(out);
+    });
+  });
+}
+
+/** A TCP segment that carries bytes (SIP or not: CRLF keep-alives are not SIP, RFC 5626 §3.5.1). */
+export interface TcpPayload {
+  frame: number;
+  timeSec: number;
+  source: string;
+  destination: string;
+  payload: Buffer;
+}
+
+/** Reads every TCP segment with a payload from a pcap file (`tshark -r`), in capture order. */
+export async function readTcpPayloads(file: string): Promise<TcpPayload[]> {
+  const tshark = findTool('tshark');
+  const fields = ['frame.number', 'frame.time_relative', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.payload'];
+  const args = ['-r', file, '-n', '-Y', 'tcp.len > 0', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])];
+  const out: TcpPayload[] = [];
+  for (const line of (await runTshark(tshark, args, file)).split('\n')) {
+    if (line.trim().length === 0) continue;
+    const [frame, time, src4, src6, sport, dst4, dst6, dport, hex] = line.split('\t');
+    out.push({
+      frame: Number(frame),
+      timeSec: Number(time),
+      source: `${src4 || src6 || '?'}:${sport ?? ''}`,
+      destination: `${dst4 || dst6 || '?'}:${dport ?? ''}`,
+      // Older tshark prints "0d:0a", newer "0d0a".
+      payload: Buffer.from((hex ?? '').replace(/:/g, ''), 'hex'),
+    });
+  }
+  return out;
 }
 
 /** A compact ladder for assertions: "OPTIONS", "200 OPTIONS", "REGISTER", "401 REGISTER", ... */

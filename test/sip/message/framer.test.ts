@@ -89,3 +89,31 @@ describe('SipStreamFramer', () => {
     expect(events[0]?.type === 'message' && events[0].bytes.length).toBe(msg.length);
   });
 });
+
+describe('SipStreamFramer cost', () => {
+  // Header lines with and without colons: finding Content-Length must read each line once.
+  function framingCostPerByte(bytes: number): number {
+    const lines: string[] = [];
+    for (let i = 0, n = 0; n < bytes; i++) {
+      const l = i % 2 ? `X-H${i}: v${i}` : `no-colon-on-this-line-${i}`;
+      lines.push(l);
+      n += l.length + 2;
+    }
+    const msg = Buffer.from(`MESSAGE sip:a@b SIP/2.0\r\n${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`);
+    let best = Infinity;
+    for (let k = 0; k < 5; k++) {
+      const t0 = process.hrtime.bigint();
+      const f = new SipStreamFramer({ maxMessageBytes: 1 << 20 });
+      const events = f.push(msg);
+      best = Math.min(best, Number(process.hrtime.bigint() - t0));
+      expect(events.length).toBe(1);
+    }
+    return best / msg.length;
+  }
+
+  it('is linear in the size of the header section', () => {
+    for (const s of [8, 64]) framingCostPerByte(s * 1024);
+    const small = Math.min(framingCostPerByte(8 * 1024), framingCostPerByte(16 * 1024));
+    expect(framingCostPerByte(64 * 1024) / small).toBeLessThan(3);
+  });
+});

@@ -1,0 +1,206 @@
+// Checks MediaEngine options and fills in their defaults, the same way for the native engine and the mock.
+import { CODEC_CAPABILITIES, type CodecOptions } from './codecs.js';
+import {
+  MEDIA_DIRECTIONS,
+  MediaEngineError,
+  type MediaEngineOptions,
+  type RtpStreamOptions,
+  type RtpStreamUpdate,
+  type ToneRequest,
+} from './media-engine.js';
+import type { NativeCodecParams, NativeEngineOptions, NativeStreamMedia, NativeStreamOptions } from './native-addon.js';
+import { countryTone, dtmfTone, isDtmfDigit, TONE_COUNTRIES, TONE_NAMES, type ToneSpec } from './tones.js';
+
+export const DEFAULT_PTIME_MS = 20;
+export const DEFAULT_JITTER = { minDelayMs: 20, maxDelayMs: 300, initialDelayMs: 60 } as const;
+const ENGINE_RATES = [8000, 16000, 32000, 48000];
+const CLOCKS: readonly string[] = ['realtime', 'virtual'];
+
+function configError(field: string, message: string): MediaEngineError {
+  return new MediaEngineError('ERR_MEDIA_CONFIG', `${field} ${message}`, { field });
+}
+
+function integerIn(field: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) throw configError(field, `must be an integer from ${min} to ${max}`);
+}
+
+function payloadType(field: string, value: number, rtcpMux: boolean): void {
+  integerIn(field, value, 0, 127);
+  // RFC 5761 §4: with rtcp-mux, RTP payload types 64–95 collide with RTCP packet types 192–223.
+  if (rtcpMux && value >= 64 && value <= 95) throw configError(field, 'must not be 64 to 95 with rtcp-mux (RFC 5761 §4)');
+}
+
+/** The engine's flat options, defaults filled in. */
+export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineOptions {
+  const sampleRateHz = options.sampleRateHz ?? 16000;
+  if (!ENGINE_RATES.includes(sampleRateHz)) throw configError('sampleRateHz', 'must be 8000, 16000, 32000 or 48000');
+  const statsIntervalMs = options.statsIntervalMs ?? 1000;
+  integerIn('statsIntervalMs', statsIntervalMs, 0, 3_600_000);
+  integerIn('randomSeed', options.randomSeed, 0, Number.MAX_SAFE_INTEGER);
+  const clock = options.clock ?? 'realtime';
+  if (!CLOCKS.includes(clock)) throw configError('clock', "must be 'realtime' or 'virtual'");
+  let audio: NativeEngineOptions['audio'];
+  switch (options.audio.backend) {
+    case 'null':
+      audio = { backend: 'null' };
+      break;
+    case 'file': {
+      const capture = options.audio.capture;
+      const flat: Record<string, string | number | boolean> = { backend: 'file' };
+      if (capture !== undefined && 'wavPath' in capture) {
+        flat.captureWavPath = capture.wavPath;
+        flat.captureLoop = capture.loop ?? false;
+      } else if (capture !== undefined) {
+        if (!(capture.toneHz > 0 && capture.toneHz < sampleRateHz / 2)) {
+          throw configError('audio.capture.toneHz', 'must be above 0 and below half of sampleRateHz');
+        }
+        flat.captureToneHz = capture.toneHz;
+        flat.captureLevelDbfs = capture.levelDbfs ?? -12;
+      }
+      if (options.audio.playbackWavPath !== undefined) flat.playbackWavPath = options.audio.playbackWavPath;
+      audio = flat as NativeEngineOptions['audio'];
+      break;
+    }
+    default:
+      throw configError('audio.backend', `must be one of 'file', 'null' (got '${String((options.audio as { backend: unknown }).backend)}')`);
+  }
+  return { clock, sampleRateHz, statsIntervalMs, audio, ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}) };
+}
+
+function resolveCodec(codec: CodecOptions, ptimeMs: number, rtcpMux: boolean): NativeCodecParams {
+  const capability = CODEC_CAPABILITIES[codec.name] as (typeof CODEC_CAPABILITIES)[keyof typeof CODEC_CAPABILITIES] | undefined;
+  if (capability === undefined) throw configError('codec.name', `must be one of ${Object.keys(CODEC_CAPABILITIES).join(', ')}`);
+  if (!capability.ptimesMs.includes(ptimeMs)) throw configError('ptimeMs', `must be one of ${capability.ptimesMs.join(', ')} for ${codec.name}`);
+  if (codec.name === 'opus') {
+    payloadType('codec.payloadType', codec.payloadType, rtcpMux);
+    const sampleRateHz = codec.sampleRateHz ?? 16000;
+    if (!capability.sampleRatesHz.includes(sampleRateHz)) throw configError('codec.sampleRateHz', 'must be 8000, 16000 or 48000');
+    const bitrateBps = codec.bitrateBps ?? 0;
+    if (bitrateBps !== 0) integerIn('codec.bitrateBps', bitrateBps, 6000, 510000);
+    const expectedLossPercent = codec.expectedLossPercent ?? 10;
+    integerIn('codec.expectedLossPercent', expectedLossPercent, 0, 100);
+    const complexity = codec.complexity ?? 5;
+    integerIn('codec.complexity', complexity, 0, 10);
+    return {
+      name: 'opus',
+      payloadType: codec.payloadType,
+      clockRateHz: capability.rtpClockHz,
+      sampleRateHz,
+      ptimeMs,
+      fec: codec.fec ?? true,
+      dtx: codec.dtx ?? false,
+      bitrateBps,
+      expectedLossPercent,
+      complexity,
+    };
+  }
+  const pt = codec.payloadType ?? capability.staticPayloadType ?? 0;
+  payloadType('codec.payloadType', pt, rtcpMux);
+  return {
+    name: codec.name,
+    payloadType: pt,
+    clockRateHz: capability.rtpClockHz,
+    sampleRateHz: capability.rtpClockHz,
+    ptimeMs,
+    fec: false,
+    dtx: false,
+    bitrateBps: 0,
+    expectedLossPercent: 0,
+    complexity: 0,
+  };
+}
+
+type MediaInput = Pick<RtpStreamOptions, 'direction' | 'codec' | 'ptimeMs' | 'telephoneEvent' | 'comfortNoise' | 'rtpTimeoutMs' | 'jitter' | 'remote'>;
+
+function resolveMedia(input: MediaInput, rtcpMux: boolean): NativeStreamMedia {
+  const direction = input.direction ?? 'sendrecv';
+  if (!MEDIA_DIRECTIONS.includes(direction)) throw configError('direction', `must be one of ${MEDIA_DIRECTIONS.join(', ')}`);
+  const codec = resolveCodec(input.codec, input.ptimeMs ?? DEFAULT_PTIME_MS, rtcpMux);
+  const media: NativeStreamMedia = {
+    direction,
+    codec,
+    rtpTimeoutMs: input.rtpTimeoutMs ?? 0,
+    jitter: { ...DEFAULT_JITTER, ...input.jitter },
+  };
+  integerIn('rtpTimeoutMs', media.rtpTimeoutMs, 0, 3_600_000);
+  integerIn('jitter.minDelayMs', media.jitter.minDelayMs, 0, 2000);
+  integerIn('jitter.maxDelayMs', media.jitter.maxDelayMs, 0, 5000);
+  integerIn('jitter.initialDelayMs', media.jitter.initialDelayMs, 0, 5000);
+  if (input.telephoneEvent !== undefined) {
+    payloadType('telephoneEvent.payloadType', input.telephoneEvent.payloadType, rtcpMux);
+    if (input.telephoneEvent.payloadType === codec.payloadType) throw configError('telephoneEvent.payloadType', "must differ from the codec's");
+    media.telephoneEventPayloadType = input.telephoneEvent.payloadType;
+  }
+  if (input.comfortNoise !== undefined) {
+    payloadType('comfortNoise.payloadType', input.comfortNoise.payloadType, rtcpMux);
+    media.comfortNoisePayloadType = input.comfortNoise.payloadType;
+  }
+  if (input.remote !== undefined) {
+    if (input.remote.address === '') throw configError('remote.address', 'must be a literal IPv4 or IPv6 address');
+    integerIn('remote.port', input.remote.port, 1, 65535);
+    integerIn('remote.rtcpPort', input.remote.rtcpPort, 0, 65535);
+    media.remoteAddress = input.remote.address;
+    media.remotePort = input.remote.port;
+    if (input.remote.rtcpPort !== undefined) media.remoteRtcpPort = input.remote.rtcpPort;
+  }
+  return media;
+}
+
+/** A stream's flat options, defaults filled in. */
+export function resolveStreamOptions(options: RtpStreamOptions): NativeStreamOptions {
+  const rtcpMux = options.rtcpMux ?? false;
+  integerIn('local.port', options.local.port, 0, 65535);
+  integerIn('local.rtcpPort', options.local.rtcpPort, 0, 65535);
+  integerIn('rtcpMinIntervalMs', options.rtcpMinIntervalMs, 100, 60000);
+  integerIn('dscp', options.dscp, 0, 63);
+  const cname = options.cname ?? 'offhook';
+  if (cname.length === 0 || Buffer.byteLength(cname) > 255) throw configError('cname', 'must be 1 to 255 bytes (RFC 3550 §6.5)');
+  return {
+    ...resolveMedia(options, rtcpMux),
+    localAddress: options.local.address,
+    localPort: options.local.port ?? 0,
+    ...(options.local.rtcpPort !== undefined ? { localRtcpPort: options.local.rtcpPort } : {}),
+    rtcpMux,
+    latching: options.latching ?? false,
+    rtcpMinIntervalMs: options.rtcpMinIntervalMs ?? 5000,
+    cname,
+    dscp: options.dscp ?? 46,
+  };
+}
+
+/** The stream options after an update (null forgets a field), for the next resolve. */
+export function mergeStreamUpdate(current: RtpStreamOptions, update: RtpStreamUpdate): RtpStreamOptions {
+  const next: RtpStreamOptions = { ...current };
+  if (update.remote === null) delete next.remote;
+  else if (update.remote !== undefined) next.remote = update.remote;
+  if (update.telephoneEvent === null) delete next.telephoneEvent;
+  else if (update.telephoneEvent !== undefined) next.telephoneEvent = update.telephoneEvent;
+  if (update.comfortNoise === null) delete next.comfortNoise;
+  else if (update.comfortNoise !== undefined) next.comfortNoise = update.comfortNoise;
+  if (update.direction !== undefined) next.direction = update.direction;
+  if (update.codec !== undefined) next.codec = update.codec;
+  if (update.ptimeMs !== undefined) next.ptimeMs = update.ptimeMs;
+  if (update.rtpTimeoutMs !== undefined) next.rtpTimeoutMs = update.rtpTimeoutMs;
+  if (update.jitter !== undefined) next.jitter = { ...current.jitter, ...update.jitter };
+  return next;
+}
+
+/** The media part of resolved options, as updateStream() takes it. */
+export function mediaOf(options: NativeStreamOptions): NativeStreamMedia {
+  const { localAddress: _a, localPort: _p, localRtcpPort: _r, rtcpMux: _m, latching: _l, rtcpMinIntervalMs: _i, cname: _c, dscp: _d, ...media } =
+    options;
+  return media;
+}
+
+/** The spec of a tone request. */
+export function resolveTone(request: ToneRequest): ToneSpec {
+  if ('spec' in request) return request.spec;
+  if ('dtmf' in request) {
+    if (!isDtmfDigit(request.dtmf)) throw configError('dtmf', 'must be a DTMF digit (0-9, *, #, A-D)');
+    return dtmfTone(request.dtmf, request.durationMs);
+  }
+  if (!TONE_COUNTRIES.includes(request.country)) throw configError('country', `must be one of ${TONE_COUNTRIES.join(', ')}`);
+  if (!TONE_NAMES.includes(request.tone)) throw configError('tone', `must be one of ${TONE_NAMES.join(', ')}`);
+  return countryTone(request.country, request.tone);
+}

@@ -1,0 +1,267 @@
+// A MediaEngine without native code, for tests of the layers above it: records calls, lets tests emit events and set statistics.
+import {
+  MediaEngineError,
+  type DtmfSendOptions,
+  type MediaClockMode,
+  type MediaEngine,
+  type MediaEngineEvent,
+  type MediaEngineEventOf,
+  type MediaEngineEventType,
+  type RtpStream,
+  type RtpStreamOptions,
+  type RtpStreamState,
+  type RtpStreamStats,
+  type RtpStreamUpdate,
+  type ToneRequest,
+  type Unsubscribe,
+} from './media-engine.js';
+import { MediaEventListeners } from './media-event-listeners.js';
+import { mergeStreamUpdate, resolveStreamOptions, resolveTone } from './media-options.js';
+import type { ToneSpec } from './tones.js';
+
+/** One recorded call, in order. */
+export type MockMediaEngineCall =
+  | { method: 'createStream'; streamId: number; options: RtpStreamOptions }
+  | { method: 'update'; streamId: number; update: RtpStreamUpdate }
+  | { method: 'start' | 'stop' | 'close'; streamId: number }
+  | { method: 'sendDtmf'; streamId: number; digits: string; options: DtmfSendOptions }
+  | { method: 'playTone'; request: ToneRequest; spec: ToneSpec }
+  | { method: 'stopTone' }
+  | { method: 'advance'; ms: number }
+  | { method: 'closeEngine' };
+
+export interface MockMediaEngineOptions {
+  clock?: MediaClockMode;
+  sampleRateHz?: number;
+  /** First fake local port handed out (even; RTCP on the next). Default 40000. */
+  firstPort?: number;
+  /** When set, createStream() fails with ERR_MEDIA_SOCKET for this local port (a port in use). */
+  busyPort?: number;
+}
+
+function zeroStats(streamId: number, localSsrc: number, timeMs: number): RtpStreamStats {
+  return {
+    streamId,
+    timeMs,
+    localSsrc,
+    remoteSsrc: null,
+    packetsSent: 0,
+    bytesSent: 0,
+    dtmfEventsSent: 0,
+    sendErrors: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    packetsExpected: 0,
+    packetsLost: 0,
+    lateDropped: 0,
+    duplicates: 0,
+    reordered: 0,
+    concealedMs: 0,
+    fecRecoveredFrames: 0,
+    comfortNoiseMs: 0,
+    invalidPackets: 0,
+    unknownPayloadType: 0,
+    ssrcChanges: 0,
+    jitterMs: 0,
+    burstRatio: 1,
+    bufferDelayMs: 0,
+    bufferTargetMs: 0,
+    bufferMaxDelayMs: 0,
+    captureXruns: 0,
+    playbackXruns: 0,
+    lateTicks: 0,
+    rtcpSent: 0,
+    rtcpReceived: 0,
+    rttMs: null,
+    remote: null,
+    oneWayDelayMs: 0,
+    effectiveLossPercent: 0,
+    rFactor: 93.2,
+    mos: 4.41,
+  };
+}
+
+export class MockRtpStream implements RtpStream {
+  readonly localRtpPort: number;
+  readonly localRtcpPort: number;
+  state: RtpStreamState = 'created';
+  options: RtpStreamOptions;
+  /** Digits queued with sendDtmf(), in order. */
+  readonly dtmfSent: { digits: string; options: DtmfSendOptions }[] = [];
+  private stats: RtpStreamStats;
+
+  constructor(
+    private readonly engine: MockMediaEngine,
+    readonly id: number,
+    readonly localSsrc: number,
+    port: number,
+    options: RtpStreamOptions,
+  ) {
+    this.options = options;
+    this.localRtpPort = port;
+    this.localRtcpPort = options.rtcpMux === true ? port : port + 1;
+    this.stats = zeroStats(id, localSsrc, 0);
+  }
+
+  update(update: RtpStreamUpdate): void {
+    this.check();
+    const next = mergeStreamUpdate(this.options, update);
+    resolveStreamOptions(next); // the same checks as the native engine
+    this.options = next;
+    this.engine.record({ method: 'update', streamId: this.id, update });
+  }
+
+  start(): void {
+    this.check();
+    this.state = 'started';
+    this.engine.record({ method: 'start', streamId: this.id });
+  }
+
+  stop(): void {
+    this.check();
+    this.state = 'stopped';
+    this.engine.record({ method: 'stop', streamId: this.id });
+  }
+
+  sendDtmf(digits: string, options: DtmfSendOptions = {}): void {
+    this.check();
+    if (this.options.telephoneEvent === undefined) {
+      throw new MediaEngineError('ERR_MEDIA_STATE', `no telephone-event payload type (RFC 4733) was configured for stream ${this.id}`);
+    }
+    if (this.state !== 'started') throw new MediaEngineError('ERR_MEDIA_STATE', `stream ${this.id} is not started`);
+    if (!/^[0-9*#A-Da-d]+$/.test(digits)) throw new MediaEngineError('ERR_MEDIA_CONFIG', `'${digits}' holds a character that is not a DTMF digit`, { field: 'digits' });
+    this.dtmfSent.push({ digits, options });
+    this.engine.record({ method: 'sendDtmf', streamId: this.id, digits, options });
+  }
+
+  getStats(): RtpStreamStats {
+    this.check();
+    return { ...this.stats, timeMs: this.engine.nowMs() };
+  }
+
+  /** Test side: what getStats() returns from now on (merged into the current values). */
+  setStats(stats: Partial<RtpStreamStats>): void {
+    this.stats = { ...this.stats, ...stats };
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.engine.record({ method: 'close', streamId: this.id });
+  }
+
+  private check(): void {
+    if (this.state === 'closed' || this.engine.closed) throw new MediaEngineError('ERR_MEDIA_CLOSED', `stream ${this.id} is closed`);
+  }
+}
+
+/** Implements MediaEngine in memory; time moves only with advance(). */
+export class MockMediaEngine implements MediaEngine {
+  readonly clock: MediaClockMode;
+  readonly sampleRateHz: number;
+  readonly calls: MockMediaEngineCall[] = [];
+  readonly streams: MockRtpStream[] = [];
+  /** The tone playing (null when none), as the engine would play it. */
+  tone: ToneSpec | null = null;
+  referenced = true;
+  private closedValue = false;
+  private timeMs = 0;
+  private nextPort: number;
+  private nextId = 1;
+  private readonly busyPort: number | undefined;
+  private readonly listeners = new MediaEventListeners();
+
+  constructor(options: MockMediaEngineOptions = {}) {
+    this.clock = options.clock ?? 'virtual';
+    this.sampleRateHz = options.sampleRateHz ?? 16000;
+    this.nextPort = options.firstPort ?? 40000;
+    this.busyPort = options.busyPort;
+  }
+
+  get closed(): boolean {
+    return this.closedValue;
+  }
+
+  createStream(options: RtpStreamOptions): MockRtpStream {
+    this.check();
+    resolveStreamOptions(options);
+    const wanted = options.local.port ?? 0;
+    if (wanted !== 0 && wanted === this.busyPort) {
+      throw new MediaEngineError('ERR_MEDIA_SOCKET', `Address already in use, bind ${options.local.address} port ${wanted}`, {
+        systemCode: 'EADDRINUSE',
+        syscall: 'bind',
+        address: options.local.address,
+      });
+    }
+    const port = wanted !== 0 ? wanted : this.nextPort;
+    if (wanted === 0) this.nextPort += 2;
+    const id = this.nextId++;
+    const stream = new MockRtpStream(this, id, (0x10000000 + id) >>> 0, port, options);
+    this.streams.push(stream);
+    this.record({ method: 'createStream', streamId: id, options });
+    return stream;
+  }
+
+  playTone(request: ToneRequest): void {
+    this.check();
+    const spec = resolveTone(request);
+    this.tone = spec;
+    this.record({ method: 'playTone', request, spec });
+  }
+
+  stopTone(): void {
+    this.check();
+    this.tone = null;
+    this.record({ method: 'stopTone' });
+  }
+
+  advance(ms: number): void {
+    this.check();
+    if (this.clock !== 'virtual') throw new MediaEngineError('ERR_MEDIA_STATE', "advance() needs an engine created with clock: 'virtual'");
+    if (!(ms >= 0)) throw new MediaEngineError('ERR_MEDIA_CONFIG', 'advance() takes a duration of 0 ms or more', { field: 'ms' });
+    this.timeMs += ms;
+    this.record({ method: 'advance', ms });
+  }
+
+  nowMs(): number {
+    return this.timeMs;
+  }
+
+  on<T extends MediaEngineEventType>(type: T, listener: (event: MediaEngineEventOf<T>) => void): Unsubscribe {
+    return this.listeners.on(type, listener);
+  }
+
+  /** Test side: delivers an event to the listeners, as the native engine's thread-safe function would. */
+  emit(event: MediaEngineEvent): void {
+    if (!this.closedValue) this.listeners.emit(event);
+  }
+
+  drainEvents(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  ref(): void {
+    this.referenced = true;
+  }
+
+  unref(): void {
+    this.referenced = false;
+  }
+
+  close(): void {
+    if (this.closedValue) return;
+    for (const s of this.streams) s.close();
+    this.closedValue = true;
+    this.tone = null;
+    this.record({ method: 'closeEngine' });
+  }
+
+  /** @internal Streams record their calls here. */
+  record(call: MockMediaEngineCall): void {
+    this.calls.push(call);
+  }
+
+  private check(): void {
+    if (this.closedValue) throw new MediaEngineError('ERR_MEDIA_CLOSED', 'the media engine is closed');
+  }
+}

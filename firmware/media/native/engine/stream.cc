@@ -1,0 +1,759 @@
+// One RTP stream: sockets, the send path (resample → encode → RTP, RFC 4733 events), the receive path
+// (RTP → statistics → jitter buffer → decode / conceal / comfort noise → resample), RTCP and timers.
+#include "engine/stream.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/emodel.h"
+#include "engine/engine-error.h"
+#include "engine/rtcp.h"
+#include "engine/rtp.h"
+
+namespace offhook::engine {
+namespace {
+
+/// IPv4 + UDP + RTP header octets, for the session bandwidth (RFC 3550 §6.2 counts lower layers).
+constexpr double kRtpOverheadBytes = 20 + 8 + 12;
+/// IPv4 + UDP octets added to an RTCP packet's size for avg_rtcp_size (RFC 3550 §6.3.3).
+constexpr double kRtcpOverheadBytes = 28;
+/// Largest decoded frame: 120 ms (Opus' limit, RFC 6716 §3.2.5).
+constexpr int kMaxDecodeMs = 120;
+/// Datagrams taken from one socket per wake-up, so that a flooding peer cannot starve the others.
+constexpr int kMaxDatagramsPerRead = 256;
+/// Mouth-to-ear delay added by the audio device, for the E-model: two 10 ms periods.
+constexpr double kDeviceDelayMs = 20;
+/// The part of the RTCP bandwidth in the session bandwidth (RFC 3550 §6.2: 5 %).
+constexpr double kRtcpShare = 0.05;
+
+[[noreturn]] void config_error(const std::string& message) { throw EngineError("ERR_MEDIA_CONFIG", message); }
+
+bool same_codec(const CodecParams& a, const CodecParams& b) {
+  return a.name == b.name && a.payload_type == b.payload_type && a.rtp_clock_hz == b.rtp_clock_hz &&
+         a.sample_rate_hz == b.sample_rate_hz && a.ptime_ms == b.ptime_ms && a.fec == b.fec && a.dtx == b.dtx &&
+         a.bitrate_bps == b.bitrate_bps && a.expected_loss_percent == b.expected_loss_percent && a.complexity == b.complexity;
+}
+
+bool same_jitter(const JitterOptions& a, const JitterOptions& b) {
+  return a.min_delay_ms == b.min_delay_ms && a.max_delay_ms == b.max_delay_ms && a.initial_delay_ms == b.initial_delay_ms;
+}
+
+void check_payload_type(int pt, const char* field, bool rtcp_mux) {
+  if (pt < 0 || pt > 127) config_error(std::string(field) + " must be from 0 to 127 (RFC 3550 §5.1)");
+  // RFC 5761 §4: with rtcp-mux, payload types 64–95 would be taken for RTCP packet types 192–223.
+  if (rtcp_mux && pt >= 64 && pt <= 95) config_error(std::string(field) + " must not be 64 to 95 with rtcp-mux (RFC 5761 §4)");
+}
+
+}  // namespace
+
+uint64_t EngineContext::ntp_at(int64_t engine_us) const noexcept {
+  // NTP fraction = µs × 2^32 / 10^6.
+  const uint64_t seconds = static_cast<uint64_t>(engine_us / 1'000'000);
+  const uint64_t micros = static_cast<uint64_t>(engine_us % 1'000'000);
+  return ntp_epoch + (seconds << 32) + ((micros << 32) / 1'000'000);
+}
+
+Stream::Stream(uint32_t id, const StreamConfig& config, EngineContext& context) : id_(id), config_(config), ctx_(context) {
+  // RFC 3550 §5.1 and §8.1: random SSRC, initial sequence number and timestamp.
+  ssrc_ = ctx_.random->next_u32();
+  tx_seq_ = static_cast<uint16_t>(ctx_.random->next_u32());
+  tx_ts_ = ctx_.random->next_u32();
+  if (config_.cname.empty()) config_.cname = "offhook";
+
+  SocketAddress local;
+  if (!SocketAddress::parse(config_.local_address, config_.local_port, local)) {
+    config_error("localAddress must be a literal IPv4 or IPv6 address, not '" + config_.local_address + "'");
+  }
+  const char* syscall = "";
+  auto fail = [&](int err, uint16_t port) {
+    throw EngineError("ERR_MEDIA_SOCKET", std::string(std::strerror(err)) + ", " + syscall + " " + config_.local_address + " port " +
+                                              std::to_string(port), err, syscall, config_.local_address);
+  };
+  if (config_.rtcp_mux) {
+    if (const int err = rtp_socket_.open(local, config_.dscp, syscall)) fail(err, config_.local_port);
+  } else if (config_.local_port != 0) {
+    if (const int err = rtp_socket_.open(local, config_.dscp, syscall)) fail(err, config_.local_port);
+    SocketAddress rtcp_local = local;
+    const uint16_t rtcp_port = config_.local_rtcp_port != 0 ? config_.local_rtcp_port : static_cast<uint16_t>(config_.local_port + 1);
+    rtcp_local.set_port(rtcp_port);
+    if (const int err = rtcp_socket_.open(rtcp_local, config_.dscp, syscall)) fail(err, rtcp_port);
+  } else {
+    // RFC 3550 §11: RTP on an even port, RTCP on the next odd one. The kernel picks ports at random,
+    // so a few tries find an even one whose neighbour is free.
+    int err = 0;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      err = rtp_socket_.open(local, config_.dscp, syscall);
+      if (err != 0) fail(err, 0);
+      const uint16_t port = rtp_socket_.local_port();
+      if (port % 2 != 0 || port == 65534) {
+        rtp_socket_.close();
+        continue;
+      }
+      SocketAddress rtcp_local = local;
+      rtcp_local.set_port(static_cast<uint16_t>(port + 1));
+      err = rtcp_socket_.open(rtcp_local, config_.dscp, syscall);
+      if (err == 0) break;
+      rtp_socket_.close();
+      if (err != EADDRINUSE) fail(err, static_cast<uint16_t>(port + 1));
+    }
+    if (!rtcp_socket_.is_open()) fail(err != 0 ? err : EADDRINUSE, 0);
+  }
+  configure_media(config_.media);
+  tx_packet_.reserve(rtp::kHeaderBytes + 1500);
+}
+
+Stream::~Stream() = default;
+
+void Stream::configure_media(const StreamMedia& media) {
+  const CodecInfo* codec = find_codec(media.codec.name);
+  if (codec == nullptr) config_error("unknown codec '" + media.codec.name + "' (the engine has " + codec_names() + ")");
+  CodecParams params = media.codec;
+  params.name = codec->name;
+  if (const std::string why = codec->check(params); !why.empty()) config_error(why);
+  check_payload_type(params.payload_type, "payloadType", config_.rtcp_mux);
+  if (media.telephone_event_pt >= 0) {
+    check_payload_type(media.telephone_event_pt, "telephoneEvent.payloadType", config_.rtcp_mux);
+    if (media.telephone_event_pt == params.payload_type) config_error("telephoneEvent.payloadType must differ from the codec's");
+  }
+  if (media.comfort_noise_pt >= 0) {
+    check_payload_type(media.comfort_noise_pt, "comfortNoise.payloadType", config_.rtcp_mux);
+    if (media.comfort_noise_pt == params.payload_type) config_error("comfortNoise.payloadType must differ from the codec's");
+  }
+  if (media.rtp_timeout_ms < 0) config_error("rtpTimeoutMs must not be negative");
+
+  // The remote first: nothing is changed if it is wrong.
+  SocketAddress remote_rtp, remote_rtcp;
+  if (media.has_remote) {
+    SocketAddress parsed;
+    if (!SocketAddress::parse(media.remote_address, media.remote_port, parsed) || media.remote_port == 0) {
+      config_error("remote address must be a literal IPv4 or IPv6 address with a port, not '" + media.remote_address + "'");
+    }
+    if (!rtp_socket_.adapt(parsed, remote_rtp)) {
+      config_error("remote " + media.remote_address + " is not reachable from local address " + config_.local_address +
+                   " (another address family)");
+    }
+    remote_rtcp = remote_rtp;
+    if (!config_.rtcp_mux) {
+      remote_rtcp.set_port(media.remote_rtcp_port != 0 ? media.remote_rtcp_port : static_cast<uint16_t>(media.remote_port + 1));
+    }
+  }
+
+  const bool rebuild = codec_ == nullptr || !same_codec(params, config_.media.codec) || !same_jitter(media.jitter, config_.media.jitter);
+  if (rebuild) {
+    std::string error;
+    auto encoder = codec->make_encoder(params, error);
+    if (!encoder) config_error(error);
+    auto decoder = codec->make_decoder(params, error);
+    if (!decoder) config_error(error);
+    jitter::Config jc;
+    jc.clock_rate_hz = params.rtp_clock_hz;
+    jc.ptime_ms = params.ptime_ms;
+    jc.min_delay_ms = media.jitter.min_delay_ms;
+    jc.max_delay_ms = media.jitter.max_delay_ms;
+    jc.initial_delay_ms = media.jitter.initial_delay_ms;
+    std::unique_ptr<jitter::JitterBuffer> jitter;
+    try {
+      jitter = std::make_unique<jitter::JitterBuffer>(jc);
+    } catch (const jitter::ConfigError& e) {
+      config_error(std::string("jitter.") + e.what());
+    }
+    auto tx = std::make_unique<Resampler>(ctx_.sample_rate_hz, params.sample_rate_hz);
+    auto rx = std::make_unique<Resampler>(params.sample_rate_hz, ctx_.sample_rate_hz);
+    // Committed from here on: nothing below throws but allocation.
+    codec_ = codec;
+    encoder_ = std::move(encoder);
+    decoder_ = std::move(decoder);
+    jitter_ = std::move(jitter);
+    tx_resampler_ = std::move(tx);
+    rx_resampler_ = std::move(rx);
+    frame_samples_ = static_cast<size_t>(params.sample_rate_hz) * static_cast<size_t>(params.ptime_ms) / 1000;
+    frame_ts_ = static_cast<uint32_t>(params.rtp_clock_hz / 1000 * params.ptime_ms);
+    tx_pending_.clear();
+    tx_pending_.reserve(frame_samples_ * 2 + ctx_.period_frames * 2);
+    playout_.clear();
+    decode_buffer_.assign(static_cast<size_t>(params.sample_rate_hz / 1000 * kMaxDecodeMs), 0);
+    resampled_.reserve(static_cast<size_t>(ctx_.sample_rate_hz / 1000 * kMaxDecodeMs) + 64);
+    comfort_noise_active_ = false;
+    talkspurt_start_ = true;
+    dtmf_sender_.clear();
+    quality_ = codec->quality(params);
+  }
+  config_.media = media;
+  config_.media.codec = params;
+  remote_rtp_ = remote_rtp;
+  remote_rtcp_ = remote_rtcp;
+}
+
+void Stream::update(const StreamMedia& media, int64_t now_us) {
+  const Direction before = config_.media.direction;
+  const int old_clock = config_.media.codec.rtp_clock_hz;
+  configure_media(media);
+  if (config_.media.codec.rtp_clock_hz != old_clock) {
+    tx_ts_origin_ = tx_ts_;
+    tx_ts_origin_us_ = now_us;
+  }
+  if (!receives(before) && receives(config_.media.direction)) {
+    last_rtp_us_ = now_us;  // RTP timeout counts from when we started expecting packets again
+    timeout_reported_ = false;
+  }
+  if (!sends(config_.media.direction)) {
+    dtmf_sender_.clear();
+    talkspurt_start_ = true;
+  }
+}
+
+void Stream::start(int64_t now_us) {
+  if (started_) return;
+  started_ = true;
+  tx_ts_origin_ = tx_ts_;
+  tx_ts_origin_us_ = now_us;
+  talkspurt_start_ = true;
+  last_rtp_us_ = now_us;
+  timeout_reported_ = false;
+  schedule_rtcp(now_us, true);
+  next_stats_us_ = now_us + ctx_.stats_interval_us;
+}
+
+void Stream::stop(int64_t now_us) noexcept {
+  if (!started_) return;
+  send_rtcp(now_us, true);  // RFC 3550 §6.6: BYE when leaving the session
+  started_ = false;
+  tx_pending_.clear();
+  playout_.clear();
+  dtmf_sender_.clear();
+  jitter_->reset();
+  decoder_->reset();
+  comfort_noise_active_ = false;
+}
+
+void Stream::send_dtmf(const std::string& digits, int duration_ms, int gap_ms, int volume_dbm0) {
+  const StreamMedia& m = config_.media;
+  if (m.telephone_event_pt < 0) {
+    throw EngineError("ERR_MEDIA_STATE", "no telephone-event payload type (RFC 4733) was configured for stream " + std::to_string(id_));
+  }
+  if (!sends(m.direction)) throw EngineError("ERR_MEDIA_STATE", "stream " + std::to_string(id_) + " does not send (direction)");
+  if (!started_) throw EngineError("ERR_MEDIA_STATE", "stream " + std::to_string(id_) + " is not started");
+  if (duration_ms < 40 || duration_ms > 1000) config_error("durationMs must be from 40 to 1000");
+  if (gap_ms < 0 || gap_ms > 5000) config_error("gapMs must be from 0 to 5000");
+  if (volume_dbm0 > 0 || volume_dbm0 < -63) config_error("volumeDbm0 must be from -63 to 0 (RFC 4733 §2.3.4)");
+  std::vector<dtmf::Digit> queued;
+  for (char c : digits) {
+    const int event = dtmf::event_of(c);
+    if (event < 0) config_error(std::string("'") + c + "' is not a DTMF digit (0-9, *, #, A-D)");
+    dtmf::Digit d;
+    d.event = static_cast<uint8_t>(event);
+    // The duration field is 16 bits (§2.5.1.3): 1000 ms at 48 kHz is 48000, within it.
+    d.duration_ts = static_cast<uint32_t>(static_cast<int64_t>(duration_ms) * m.codec.rtp_clock_hz / 1000);
+    d.gap_ts = static_cast<uint32_t>(static_cast<int64_t>(gap_ms) * m.codec.rtp_clock_hz / 1000);
+    d.volume = static_cast<uint8_t>(-volume_dbm0);
+    queued.push_back(d);
+  }
+  for (const dtmf::Digit& d : queued) dtmf_sender_.enqueue(d);
+}
+
+uint32_t Stream::rtp_timestamp_at(int64_t now_us) const noexcept {
+  const int64_t elapsed = now_us - tx_ts_origin_us_;
+  return tx_ts_origin_ + static_cast<uint32_t>(elapsed * config_.media.codec.rtp_clock_hz / 1'000'000);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Send path
+
+void Stream::on_capture(const int16_t* pcm, size_t frames, int64_t now_us) noexcept {
+  if (!started_) return;
+  try {
+    tx_resampler_->process(pcm, frames, tx_pending_);
+  } catch (const std::bad_alloc&) {
+    return;
+  }
+  size_t offset = 0;
+  while (tx_pending_.size() - offset >= frame_samples_) {
+    send_frame(tx_pending_.data() + offset, now_us);
+    offset += frame_samples_;
+  }
+  tx_pending_.erase(tx_pending_.begin(), tx_pending_.begin() + static_cast<std::ptrdiff_t>(offset));
+}
+
+void Stream::send_frame(const int16_t* frame, int64_t /*now_us*/) noexcept {
+  const StreamMedia& m = config_.media;
+  if (!sends(m.direction) || !remote_rtp_.valid()) {
+    // Not sending: the media clock still runs (RFC 3550 §5.1: the timestamp reflects sampling time).
+    dtmf_sender_.clear();
+    talkspurt_start_ = true;
+    tx_ts_ += frame_ts_;
+    return;
+  }
+  dtmf::SendAction action;
+  if (m.telephone_event_pt >= 0) action = dtmf_sender_.next(tx_ts_, frame_ts_);
+  if (action.send) {
+    uint8_t payload[4];
+    dtmf::write_payload(action.payload, payload);
+    send_rtp(action.marker, static_cast<uint8_t>(m.telephone_event_pt), action.timestamp, payload, sizeof payload);
+    if (action.marker) ++dtmf_events_sent_;
+  }
+  if (!action.suppress_audio) {
+    uint8_t encoded[1500];
+    const int n = encoder_->encode(frame, frame_samples_, encoded, sizeof encoded);
+    if (n > 0) {
+      // RFC 3551 §4.1: the marker bit on the first packet of a talkspurt (after DTX or a pause).
+      send_rtp(talkspurt_start_, static_cast<uint8_t>(m.codec.payload_type), tx_ts_, encoded, static_cast<size_t>(n));
+      talkspurt_start_ = false;
+    } else if (n == 0) {
+      talkspurt_start_ = true;  // DTX: silent, the next packet starts a talkspurt
+    }
+  }
+  tx_ts_ += frame_ts_;
+}
+
+void Stream::send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t* payload, size_t size) noexcept {
+  tx_packet_.resize(rtp::kHeaderBytes + size);
+  rtp::write_header(tx_packet_.data(), marker, pt, tx_seq_, timestamp, ssrc_);
+  std::memcpy(tx_packet_.data() + rtp::kHeaderBytes, payload, size);
+  ++tx_seq_;  // a packet the kernel refused is a lost packet: its number is used up all the same
+  // Symmetric RTP (RFC 4961): sent from the socket we receive on.
+  if (rtp_socket_.send_to(tx_packet_.data(), tx_packet_.size(), remote_rtp_) != 0) {
+    ++send_errors_;
+    return;
+  }
+  ++packets_sent_;
+  bytes_sent_ += size;
+  sent_since_report_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Receive path
+
+void Stream::receive(int fd, int64_t (*clock)(const void*), const void* clock_arg) noexcept {
+  const bool rtcp_socket = rtcp_socket_.is_open() && fd == rtcp_socket_.fd();
+  UdpSocket& socket = rtcp_socket ? rtcp_socket_ : rtp_socket_;
+  if (!socket.is_open()) return;
+  uint8_t buffer[2048];
+  SocketAddress from;
+  for (int i = 0; i < kMaxDatagramsPerRead; ++i) {
+    const ssize_t n = socket.receive(buffer, sizeof buffer, from);
+    if (n < 0) break;
+    const int64_t arrival_us = clock(clock_arg);
+    if (!started_) continue;  // a stopped stream drops what arrives
+    const size_t size = static_cast<size_t>(n);
+    // RFC 5761 §4 demultiplexing; applied on the RTP socket even without rtcp-mux, since RTP never
+    // uses payload types 72–76 and some peers mux without saying so.
+    if (rtcp_socket || rtp::looks_like_rtcp(buffer, size)) {
+      on_rtcp(buffer, size, from, arrival_us);
+    } else {
+      on_rtp(buffer, size, from, arrival_us);
+    }
+  }
+}
+
+void Stream::on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept {
+  rtp::Header h;
+  if (rtp::parse(data, size, h) != rtp::ParseResult::kOk) {
+    ++invalid_packets_;
+    return;
+  }
+  const StreamMedia& m = config_.media;
+  const bool audio = h.payload_type == m.codec.payload_type;
+  const bool event = m.telephone_event_pt >= 0 && h.payload_type == m.telephone_event_pt;
+  const bool cn = m.comfort_noise_pt >= 0 && h.payload_type == m.comfort_noise_pt;
+  if (!audio && !event && !cn) {
+    ++unknown_payload_type_;
+    return;
+  }
+  if (!receives(m.direction)) return;  // RFC 3264 §5.1: sendonly / inactive: not expected, not played
+
+  if (!has_remote_ssrc_) {
+    has_remote_ssrc_ = true;
+    remote_ssrc_ = h.ssrc;
+  } else if (h.ssrc != remote_ssrc_) {
+    if (has_previous_ssrc_ && h.ssrc == previous_ssrc_) return;  // a straggler of the source that was replaced
+    // RFC 3550 §8.2: a new SSRC is a new source: new statistics, new DTMF state, no LSR of the old one.
+    // The jitter buffer restarts its timeline by itself and flags the first frame as a discontinuity.
+    auto changed = std::make_unique<Event>();
+    changed->kind = Event::Kind::kSsrcChanged;
+    changed->ssrc = h.ssrc;
+    changed->previous_ssrc = remote_ssrc_;
+    previous_ssrc_ = remote_ssrc_;
+    has_previous_ssrc_ = true;
+    remote_ssrc_ = h.ssrc;
+    ++ssrc_changes_;
+    reception_ = ReceptionStats{};
+    dtmf_receiver_.reset();
+    last_sr_middle_ = 0;
+    last_sr_arrival_us_ = -1;
+    post(std::move(changed), arrival_us);
+  }
+
+  const uint32_t arrival_ts = static_cast<uint32_t>(arrival_us * m.codec.rtp_clock_hz / 1'000'000);
+  const bool valid = reception_.update(h.seq, h.timestamp, arrival_ts);
+  ++packets_received_;
+  bytes_received_ += h.payload_size;
+  last_rtp_us_ = arrival_us;
+  timeout_reported_ = false;
+
+  // Latching (RFC 7362 §4.1): answer where a validated source (RFC 3550 A.1 probation passed) really
+  // sends from, which is the NAT's public side when the peer is behind one.
+  if (config_.latching && valid && from != remote_rtp_) {
+    remote_rtp_ = from;
+    if (config_.rtcp_mux) remote_rtcp_ = from;
+    auto latched = std::make_unique<Event>();
+    latched->kind = Event::Kind::kRemoteLatched;
+    latched->address = from.ip();
+    latched->port = from.port();
+    post(std::move(latched), arrival_us);
+  }
+
+  const uint8_t* payload = data + h.payload_offset;
+  jitter::Packet packet;
+  packet.ssrc = h.ssrc;
+  packet.seq = h.seq;
+  packet.timestamp = h.timestamp;
+  packet.marker = h.marker;
+  packet.arrival_us = arrival_us;
+  packet.payload = payload;
+  packet.size = h.payload_size;
+  if (audio) {
+    packet.duration_ts = codec_->packet_duration_ts(payload, h.payload_size, m.codec);
+    // An Opus DTX frame (≤ 2 octets, RFC 7587 §3.1.3) means the sender went silent.
+    packet.comfort_noise = codec_ == &kOpusCodec && h.payload_size <= 2;
+    jitter_->put(packet);
+  } else if (cn) {
+    // RFC 3389: a level (and spectrum) until the next audio packet. A CN packet says nothing about its
+    // duration; one packet interval is what the sender's frames last.
+    packet.comfort_noise = true;
+    packet.duration_ts = frame_ts_;
+    jitter_->put(packet);
+    // The jitter buffer may drop the CN frame itself to shrink its delay (silence is where it does
+    // that); the level must still reach play-out, so it is also kept here, keyed by its timestamp.
+    if (comfort_noise_.set_from_payload(payload, h.payload_size)) {
+      comfort_noise_pending_ = true;
+      comfort_noise_pending_ts_ = h.timestamp;
+    }
+  } else {
+    dtmf::Payload p;
+    if (!dtmf::read_payload(payload, h.payload_size, p)) {
+      ++invalid_packets_;
+      return;
+    }
+    if (dtmf_receiver_.is_new(h.timestamp)) {
+      // The sender stops audio during an event (RFC 4733 §2.6): tell the jitter buffer that the gap
+      // is silence, not loss, with an empty comfort-noise packet at the event's timestamp.
+      packet.payload = nullptr;
+      packet.size = 0;
+      packet.comfort_noise = true;
+      packet.duration_ts = frame_ts_;
+      jitter_->put(packet);
+    }
+    dtmf::Notification notes[3];
+    const int n = dtmf_receiver_.on_packet(h.timestamp, p, notes);
+    for (int i = 0; i < n; ++i) {
+      const char digit = dtmf::digit_of(notes[i].event);
+      if (digit == '\0') continue;  // events 16+ (flash, tones): not DTMF
+      auto e = std::make_unique<Event>();
+      e->kind = Event::Kind::kDtmf;
+      e->digit = digit;
+      e->dtmf_end = notes[i].kind == dtmf::Notification::Kind::kEnd;
+      e->duration_ms = static_cast<double>(notes[i].duration_ts) * 1000.0 / m.codec.rtp_clock_hz;
+      post(std::move(e), arrival_us);
+    }
+  }
+}
+
+void Stream::on_rtcp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept {
+  rtcp::Incoming in;
+  bool ok = false;
+  try {
+    ok = rtcp::parse(data, size, ssrc_, in);
+  } catch (const std::bad_alloc&) {
+    ok = false;
+  }
+  if (!ok) {
+    ++invalid_packets_;
+    return;
+  }
+  ++rtcp_received_;
+  peer_seen_ = true;
+  avg_rtcp_size_ = (static_cast<double>(size) + kRtcpOverheadBytes) / 16.0 + avg_rtcp_size_ * 15.0 / 16.0;  // A.7
+  if (config_.latching && !config_.rtcp_mux && from != remote_rtcp_) {
+    remote_rtcp_ = from;
+    auto latched = std::make_unique<Event>();
+    latched->kind = Event::Kind::kRemoteLatched;
+    latched->address = from.ip();
+    latched->port = from.port();
+    latched->rtcp = true;
+    post(std::move(latched), arrival_us);
+  }
+  if (in.has_sender_info && (!has_remote_ssrc_ || in.sender_ssrc == remote_ssrc_)) {
+    peer_sent_ = true;
+    last_sr_middle_ = rtcp::ntp_middle(in.ntp);  // echoed back as LSR in our next report (§6.4.1)
+    last_sr_arrival_us_ = arrival_us;
+  }
+  if (in.has_block_for_us) {
+    has_remote_report_ = true;
+    remote_report_ = in.block.values;
+    if (in.block.lsr != 0) {
+      // §6.4.1: RTT = A − LSR − DLSR, all in 1/65536 s, A being the arrival time of this report.
+      const uint32_t a = rtcp::ntp_middle(ctx_.ntp_at(arrival_us));
+      const uint32_t rtt = a - in.block.lsr - in.block.dlsr;
+      if (static_cast<int32_t>(rtt) >= 0) rtt_ms_ = static_cast<double>(rtt) * 1000.0 / 65536.0;
+    }
+  }
+  if (in.bye && has_remote_ssrc_ && std::find(in.bye_ssrcs.begin(), in.bye_ssrcs.end(), remote_ssrc_) != in.bye_ssrcs.end()) {
+    auto bye = std::make_unique<Event>();
+    bye->kind = Event::Kind::kRtcpBye;
+    bye->ssrc = remote_ssrc_;
+    post(std::move(bye), arrival_us);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Play-out
+
+void Stream::render(int32_t* mix, size_t frames, int64_t now_us) noexcept {
+  if (!started_ || !receives(config_.media.direction)) return;
+  try {
+    while (playout_.size() < frames) {
+      const size_t before = playout_.size();
+      pull_frame(now_us);
+      if (playout_.size() == before) break;
+    }
+  } catch (const std::bad_alloc&) {
+  }
+  const int16_t* pcm = playout_.front();
+  const size_t n = std::min(frames, playout_.size());
+  for (size_t i = 0; i < n; ++i) mix[i] += pcm[i];
+  playout_.drop(n);
+}
+
+void Stream::pull_frame(int64_t now_us) {
+  const CodecParams& c = config_.media.codec;
+  jitter_->pull(now_us, pulled_);
+  size_t samples = static_cast<size_t>(static_cast<uint64_t>(pulled_.duration_ts) * static_cast<uint64_t>(c.sample_rate_hz) /
+                                       static_cast<uint64_t>(c.rtp_clock_hz));
+  if (samples == 0) samples = frame_samples_;
+  samples = std::min(samples, decode_buffer_.size());
+  int16_t* pcm = decode_buffer_.data();
+  size_t produced = samples;
+  const bool opus = codec_ == &kOpusCodec;
+  if (comfort_noise_pending_ && pulled_.kind != jitter::Play::kFrame &&
+      static_cast<int32_t>(pulled_.timestamp - comfort_noise_pending_ts_) >= 0) {
+    comfort_noise_active_ = true;  // the CN packet's time has come, even if its frame was dropped
+    comfort_noise_pending_ = false;
+  }
+  switch (pulled_.kind) {
+    case jitter::Play::kFrame:
+      if (pulled_.discontinuity) {
+        decoder_->reset();
+        comfort_noise_active_ = false;
+      }
+      if (pulled_.comfort_noise && !opus) {
+        if (!pulled_.payload.empty() && comfort_noise_.set_from_payload(pulled_.payload.data(), pulled_.payload.size())) {
+          comfort_noise_active_ = true;
+          comfort_noise_pending_ = false;
+          comfort_noise_.render(pcm, samples, *ctx_.random);
+          comfort_noise_samples_ += samples;
+        } else {
+          comfort_noise_active_ = false;  // the silence while an RFC 4733 event plays
+          std::fill(pcm, pcm + samples, int16_t{0});
+        }
+      } else {
+        comfort_noise_active_ = false;
+        if (static_cast<int32_t>(pulled_.timestamp - comfort_noise_pending_ts_) >= 0) comfort_noise_pending_ = false;
+        const int n = pulled_.payload.empty() ? -1
+                                              : decoder_->decode(pulled_.payload.data(), pulled_.payload.size(), pcm, decode_buffer_.size());
+        if (n >= 0) {
+          produced = static_cast<size_t>(n);
+        } else {
+          produced = static_cast<size_t>(decoder_->conceal(pcm, samples));
+          concealed_samples_ += produced;
+        }
+      }
+      break;
+    case jitter::Play::kConceal: {
+      if (comfort_noise_active_) {
+        comfort_noise_.render(pcm, samples, *ctx_.random);
+        comfort_noise_samples_ += samples;
+        break;
+      }
+      int n = 0;
+      if (pulled_.fec_available && !pulled_.payload.empty()) {
+        n = decoder_->decode_fec(pulled_.payload.data(), pulled_.payload.size(), pcm, samples);
+        if (n > 0) ++fec_recovered_;
+      }
+      if (n <= 0) {
+        n = decoder_->conceal(pcm, samples);
+        concealed_samples_ += static_cast<uint64_t>(n);
+      }
+      produced = static_cast<size_t>(n);
+      break;
+    }
+    case jitter::Play::kSilence:
+    case jitter::Play::kDropped:
+      if (comfort_noise_active_) {
+        comfort_noise_.render(pcm, samples, *ctx_.random);
+        comfort_noise_samples_ += samples;
+      } else {
+        std::fill(pcm, pcm + samples, int16_t{0});
+      }
+      break;
+  }
+  resampled_.clear();
+  rx_resampler_->process(pcm, produced, resampled_);
+  playout_.push(resampled_.data(), resampled_.size());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RTCP and timers
+
+void Stream::schedule_rtcp(int64_t now_us, bool initial) noexcept {
+  const CodecParams& c = config_.media.codec;
+  const double packets_per_s = 1000.0 / c.ptime_ms;
+  double payload_bytes = static_cast<double>(frame_samples_);  // G.711: one octet per sample
+  if (codec_ == &kOpusCodec) payload_bytes = (c.bitrate_bps > 0 ? c.bitrate_bps : 32000) / 8.0 / packets_per_s;
+  const double session_bytes_per_s = (payload_bytes + kRtpOverheadBytes) * packets_per_s;
+  rtcp::IntervalInput in;
+  in.members = peer_seen_ || has_remote_ssrc_ ? 2 : 1;
+  const bool we_sent = sent_since_report_ || sent_before_last_report_;
+  in.senders = (we_sent ? 1 : 0) + (peer_sent_ ? 1 : 0);
+  in.rtcp_bandwidth_bytes_per_s = session_bytes_per_s * kRtcpShare;
+  in.we_sent = we_sent;
+  in.avg_rtcp_size_bytes = avg_rtcp_size_;
+  in.initial = initial;
+  in.min_interval_us = static_cast<int64_t>(config_.rtcp_min_interval_ms) * 1000;
+  next_rtcp_us_ = now_us + rtcp::interval_us(in, *ctx_.random);
+}
+
+void Stream::send_rtcp(int64_t now_us, bool bye) noexcept {
+  if (!remote_rtcp_.valid()) return;
+  rtcp::Outgoing o;
+  o.ssrc = ssrc_;
+  // §6.4: an SR if we sent RTP since the last report or the one before it.
+  o.sender = sent_since_report_ || sent_before_last_report_;
+  o.ntp = ctx_.ntp_at(now_us);
+  o.rtp_timestamp = rtp_timestamp_at(now_us);
+  o.packets_sent = static_cast<uint32_t>(packets_sent_);
+  o.octets_sent = static_cast<uint32_t>(bytes_sent_);
+  if (has_remote_ssrc_ && reception_.valid()) {
+    o.has_block = true;
+    o.block_ssrc = remote_ssrc_;
+    o.block = reception_.make_report();
+    o.lsr = last_sr_middle_;
+    // DLSR in 1/65536 s since that SR arrived; 0 without one (§6.4.1).
+    o.dlsr = last_sr_arrival_us_ >= 0 ? static_cast<uint32_t>((now_us - last_sr_arrival_us_) * 65536 / 1'000'000) : 0;
+  }
+  o.cname = config_.cname;
+  o.bye = bye;
+  try {
+    rtcp_packet_.clear();
+    rtcp::build(o, rtcp_packet_);
+  } catch (const std::bad_alloc&) {
+    return;
+  }
+  sent_before_last_report_ = sent_since_report_;
+  sent_since_report_ = false;
+  UdpSocket& socket = config_.rtcp_mux ? rtp_socket_ : rtcp_socket_;
+  if (socket.send_to(rtcp_packet_.data(), rtcp_packet_.size(), remote_rtcp_) == 0) {
+    ++rtcp_sent_;
+    avg_rtcp_size_ = (static_cast<double>(rtcp_packet_.size()) + kRtcpOverheadBytes) / 16.0 + avg_rtcp_size_ * 15.0 / 16.0;
+  }
+}
+
+void Stream::on_timers(int64_t now_us) noexcept {
+  if (!started_) return;
+  if (now_us >= next_rtcp_us_) {
+    send_rtcp(now_us, false);
+    schedule_rtcp(now_us, false);
+  }
+  const StreamMedia& m = config_.media;
+  // "RTP timeout": only while we expect packets (not on hold: sendonly or inactive).
+  if (m.rtp_timeout_ms > 0 && receives(m.direction) && !timeout_reported_ &&
+      now_us - last_rtp_us_ >= static_cast<int64_t>(m.rtp_timeout_ms) * 1000) {
+    timeout_reported_ = true;
+    auto e = std::make_unique<Event>();
+    e->kind = Event::Kind::kRtpTimeout;
+    e->silent_ms = static_cast<double>(now_us - last_rtp_us_) / 1000.0;
+    post(std::move(e), now_us);
+  }
+  if (packets_received_ > 0) {
+    const double delay = jitter_->stats().current_delay_ms;
+    if (delay > max_buffer_delay_ms_) max_buffer_delay_ms_ = delay;
+  }
+  if (ctx_.stats_interval_us > 0 && now_us >= next_stats_us_) {
+    next_stats_us_ = now_us + ctx_.stats_interval_us;
+    auto e = std::make_unique<Event>();
+    e->kind = Event::Kind::kStats;
+    e->stats = stats(now_us);
+    post(std::move(e), now_us);
+  }
+}
+
+StreamStats Stream::stats(int64_t now_us) const {
+  const CodecParams& c = config_.media.codec;
+  const jitter::Stats js = jitter_->stats();
+  StreamStats s;
+  s.stream_id = id_;
+  s.local_ssrc = ssrc_;
+  s.has_remote_ssrc = has_remote_ssrc_;
+  s.remote_ssrc = remote_ssrc_;
+  s.engine_time_ms = static_cast<double>(now_us) / 1000.0;
+  s.packets_sent = packets_sent_;
+  s.bytes_sent = bytes_sent_;
+  s.dtmf_events_sent = dtmf_events_sent_;
+  s.send_errors = send_errors_;
+  s.packets_received = packets_received_;
+  s.bytes_received = bytes_received_;
+  s.packets_expected = reception_.expected();
+  s.packets_lost = reception_.lost();
+  s.late_dropped = js.late;
+  s.duplicates = js.duplicates;
+  s.reordered = js.reordered;
+  s.concealed_ms = concealed_samples_ * 1000 / static_cast<uint64_t>(c.sample_rate_hz);
+  s.comfort_noise_ms = comfort_noise_samples_ * 1000 / static_cast<uint64_t>(c.sample_rate_hz);
+  s.fec_recovered_frames = fec_recovered_;
+  s.invalid_packets = invalid_packets_;
+  s.unknown_payload_type = unknown_payload_type_;
+  s.ssrc_changes = ssrc_changes_;
+  s.jitter_ms = reception_.jitter_ts() * 1000.0 / c.rtp_clock_hz;
+  s.burst_ratio = reception_.burst_ratio();
+  s.buffer_delay_ms = js.current_delay_ms;
+  s.buffer_target_ms = js.target_delay_ms;
+  s.buffer_max_delay_ms = max_buffer_delay_ms_;
+  s.capture_xruns = ctx_.capture_xruns;
+  s.playback_xruns = ctx_.playback_xruns;
+  s.late_ticks = ctx_.late_ticks;
+  s.rtcp_sent = rtcp_sent_;
+  s.rtcp_received = rtcp_received_;
+  s.rtt_ms = rtt_ms_;
+  s.has_remote_report = has_remote_report_;
+  s.remote_fraction_lost = remote_report_.fraction_lost / 256.0;
+  s.remote_cumulative_lost = remote_report_.cumulative_lost;
+  s.remote_jitter_ms = remote_report_.jitter * 1000.0 / c.rtp_clock_hz;
+  s.remote_highest_seq = remote_report_.extended_highest_seq;
+
+  // E-model (G.107): one-way delay = half the RTT (network) + jitter buffer + packetization + codec
+  // look-ahead + device; loss = what the decoder missed: lost + late, minus frames FEC rebuilt.
+  const double network_ms = rtt_ms_ >= 0 ? rtt_ms_ / 2 : 0;
+  s.one_way_delay_ms = network_ms + js.current_delay_ms + c.ptime_ms + quality_.algorithmic_delay_ms + kDeviceDelayMs;
+  const double expected = static_cast<double>(std::max<int64_t>(0, s.packets_expected));
+  const double missed = static_cast<double>(std::max<int64_t>(0, s.packets_lost)) + static_cast<double>(js.late) -
+                        static_cast<double>(fec_recovered_);
+  s.effective_loss_percent = expected > 0 ? std::clamp(100.0 * missed / expected, 0.0, 100.0) : 0.0;
+  EModelInput in;
+  in.delay_ms = s.one_way_delay_ms;
+  in.ie = quality_.ie;
+  in.bpl = quality_.bpl;
+  in.ppl_percent = s.effective_loss_percent;
+  in.burst_r = s.burst_ratio;
+  const EModelResult r = emodel(in);
+  s.r_factor = r.r;
+  s.mos = r.mos;
+  return s;
+}
+
+void Stream::post(std::unique_ptr<Event> event, int64_t now_us) const noexcept {
+  event->stream_id = id_;
+  event->engine_time_ms = static_cast<double>(now_us) / 1000.0;
+  ctx_.events->post(std::move(event));
+}
+
+}  // namespace offhook::engine

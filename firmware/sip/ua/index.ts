@@ -1,0 +1,34 @@
+// The UA layer's public API: the UserAgent the phone uses, accounts, registration, and the request sender contract.
+export {
+  type AccountStatus,
+  type FlowLostEvent,
+  type LineStatus,
+  type StopOptions,
+  UserAgent,
+  type UserAgentEvents,
+  type UserAgentOptions,
+  type UserAgentSnapshot,
+  type UserAgentState,
+  UserAgentStateError,
+  type UserAgentTraceOptions,
+  describeFailure,
+  lineStatus,
+} from './user-agent.js';
+export { FailoverRequestSender, type FailoverRequestSenderOptions, nextHopUri } from './user-agent-sender.js';
+export { DEFAULT_KEEP_ALIVE, type FlowLossReason, type KeepAliveOptions, type StreamKeepAliveTransport } from './user-agent-flows.js';
+export { UA_ACCEPT, UA_ACCEPT_ENCODING, UA_ACCEPT_LANGUAGE, UA_METHODS, UA_SCHEMES, capabilityHeaders } from './user-agent-uas.js';
+export { Account, AccountError, type AccountSettings, type AccountTransport } from './account.js';
+export {
+  type ContactAddress,
+  RegistrationClient,
+  type RegistrationClientOptions,
+  type RegistrationFailure,
+  type RegistrationFailureCause,
+  RegistrationState,
+  type RegistrationStatus,
+  type StopOptions as RegistrationStopOptions,
+} from './registration.js';
+export { DuplicateAccountError, RegistrationManager, type RegistrationManagerOptions } from './registration-manager.js';
+export { RegistrationStateError } from './registration-state.js';
+export { DEFAULT_REGISTRATION_TIMING, type RegistrationTiming } from './registration-timing.js';
+export type { RequestOutcome, RequestSender } from './request-sender.js';

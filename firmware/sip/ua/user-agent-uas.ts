@@ -1,0 +1,81 @@
+// What the UA says it can do (Allow, Accept, Supported: RFC 3261 §11.2, §8.2) and how it answers requests outside a dialog before INVITE sessions exist.
+import type { ValidateOptions } from '../message/index.js';
+import type { AnyServerTransaction } from '../transaction/index.js';
+
+/**
+ * The methods this UA handles (the Allow header, RFC 3261 §20.5). INVITE is listed: a phone takes
+ * calls, even though this version still refuses them (see answerOutOfDialog). Any other method
+ * gets 501 with this Allow from the stateless checks (RFC 3261 §8.2.1).
+ */
+export const UA_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'];
+/** Body types it understands (RFC 3261 §8.2.3: others get 415 with this Accept). */
+export const UA_ACCEPT: readonly string[] = ['application/sdp'];
+/** Content-Encodings it understands: none but the identity (RFC 3261 §20.2). */
+export const UA_ACCEPT_ENCODING: readonly string[] = ['identity'];
+/** Languages of its reason phrases and of any text it sends. */
+export const UA_ACCEPT_LANGUAGE: readonly string[] = ['en'];
+/** Request-URI schemes it can be reached at (others get 416, RFC 3261 §8.2.2.1). */
+export const UA_SCHEMES: readonly string[] = ['sip', 'sips'];
+
+export interface UaCapabilities {
+  /** Option-tags in Supported, and the ones a Require may name (RFC 3261 §8.2.2.3: others get 420). */
+  supported: readonly string[];
+  /** The Server header of the responses the UA builds (RFC 3261 §20.35). */
+  server: string | undefined;
+}
+
+/** The stateless checks of the TransactionLayer (RFC 3261 §8.2) with this UA's capabilities. */
+export function validationOptions(c: UaCapabilities): ValidateOptions {
+  return {
+    knownMethods: UA_METHODS,
+    supportedSchemes: UA_SCHEMES,
+    supportedOptions: c.supported,
+    acceptedContentTypes: UA_ACCEPT,
+    acceptedEncodings: UA_ACCEPT_ENCODING,
+  };
+}
+
+/**
+ * RFC 3261 §11.2: the answer to OPTIONS lists what the UA could do with an INVITE. Supported is
+ * sent even when empty, which says "no extension" (§20.37) rather than leaving the peer to guess.
+ */
+export function capabilityHeaders(c: UaCapabilities): [string, string][] {
+  const headers: [string, string][] = [
+    ['Allow', UA_METHODS.join(', ')],
+    ['Accept', UA_ACCEPT.join(', ')],
+    ['Accept-Encoding', UA_ACCEPT_ENCODING.join(', ')],
+    ['Accept-Language', UA_ACCEPT_LANGUAGE.join(', ')],
+    ['Supported', c.supported.join(', ')],
+  ];
+  if (c.server !== undefined) headers.push(['Server', c.server]);
+  return headers;
+}
+
+/** What became of a request the UA answered itself (for its log line and tests). */
+export interface OutOfDialogAnswer {
+  method: string;
+  status: number;
+}
+
+/**
+ * Answers a request that passed the stateless checks, while the UA has no dialogs and no INVITE
+ * sessions yet:
+ * - OPTIONS outside a dialog: 200 with the capabilities (RFC 3261 §11.2).
+ * - Anything with a To tag: 481, no such dialog (RFC 3261 §12.2.2); a BYE has one (§15.1.2).
+ * - INVITE: 480 Temporarily Unavailable. The user agent is there but takes no call in this
+ *   version; 480 (not 405, not 486) tells a proxy to try the other contacts of the AOR, and the
+ *   caller sees "unavailable" rather than "busy" or "not allowed". Once INVITE sessions exist, an
+ *   INVITE is accepted only when it comes from the registrar or outbound proxy by default.
+ * - Any other method outside a dialog (BYE without a To tag): 481 as well, there is nothing it could end.
+ */
+export function answerOutOfDialog(tx: AnyServerTransaction, c: UaCapabilities): OutOfDialogAnswer {
+  const request = tx.request;
+  const server: [string, string][] = c.server !== undefined ? [['Server', c.server]] : [];
+  let status: number;
+  if (request.to.tag !== undefined) status = 481;
+  else if (request.method === 'OPTIONS') status = 200;
+  else if (request.method === 'INVITE') status = 480;
+  else status = 481;
+  tx.reply(status, { headers: status === 200 ? capabilityHeaders(c) : server });
+  return { method: request.method, status };
+}

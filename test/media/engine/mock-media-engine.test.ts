@@ -1,0 +1,77 @@
+// The mock engine implements MediaEngine (checked by the compiler here) and behaves like the native one where the phone can tell.
+import { describe, expect, it } from 'vitest';
+import type { MediaEngine, MediaEngineEvent, RtpStream } from '../../../firmware/media/media-engine.js';
+import { MediaEngineError } from '../../../firmware/media/media-engine.js';
+import { MockMediaEngine } from '../../../firmware/media/mock-media-engine.js';
+import { NativeMediaEngine } from '../../../firmware/media/native-media-engine.js';
+import { TONE_TABLES } from '../../../firmware/media/tones.js';
+
+// Both implementations are assignable to the interface: the compiler checks it (npx tsc --noEmit).
+const implementations: readonly (new (...args: never[]) => MediaEngine)[] = [MockMediaEngine, NativeMediaEngine];
+
+/** Code above the engine is written against the interface only; this stands for it. */
+function placeCall(engine: MediaEngine): RtpStream {
+  const stream = engine.createStream({
+    local: { address: '0.0.0.0' },
+    remote: { address: '192.0.2.10', port: 30000 },
+    codec: { name: 'opus', payloadType: 111 },
+    telephoneEvent: { payloadType: 101 },
+    rtpTimeoutMs: 30000,
+  });
+  engine.playTone({ tone: 'ringback', country: 'DE' });
+  stream.start();
+  return stream;
+}
+
+describe('MockMediaEngine', () => {
+  it('is a MediaEngine', () => {
+    expect(implementations).toHaveLength(2);
+    const engine: MediaEngine = new MockMediaEngine();
+    expect(engine.clock).toBe('virtual');
+  });
+
+  it('records what the code above it asked for, in order', () => {
+    const engine = new MockMediaEngine();
+    const stream = placeCall(engine);
+    engine.stopTone();
+    stream.sendDtmf('12#', { durationMs: 80 });
+    stream.update({ direction: 'sendonly' });
+    engine.advance(500);
+    stream.close();
+    expect(engine.calls.map((c) => c.method)).toEqual(['createStream', 'playTone', 'start', 'stopTone', 'sendDtmf', 'update', 'advance', 'close']);
+    expect(engine.calls[1]).toMatchObject({ method: 'playTone', spec: TONE_TABLES.DE.ringback });
+    expect(engine.streams[0]?.dtmfSent).toEqual([{ digits: '12#', options: { durationMs: 80 } }]);
+    expect(engine.streams[0]?.options.direction).toBe('sendonly');
+    expect(stream.localRtpPort % 2).toBe(0);
+    expect(stream.localRtcpPort).toBe(stream.localRtpPort + 1);
+    expect(engine.nowMs()).toBe(500);
+  });
+
+  it('delivers events that tests emit to the listeners of that type only', () => {
+    const engine = new MockMediaEngine();
+    const seen: MediaEngineEvent[] = [];
+    const off = engine.on('dtmf', (e) => seen.push(e));
+    engine.on('rtpTimeout', (e) => seen.push(e));
+    engine.emit({ type: 'dtmf', streamId: 1, timeMs: 0, digit: '5', phase: 'begin', durationMs: 0 });
+    engine.emit({ type: 'toneEnded', timeMs: 3 });
+    engine.emit({ type: 'rtpTimeout', streamId: 1, timeMs: 9, silentMs: 30000 });
+    off();
+    engine.emit({ type: 'dtmf', streamId: 1, timeMs: 1, digit: '6', phase: 'begin', durationMs: 0 });
+    expect(seen.map((e) => e.type)).toEqual(['dtmf', 'rtpTimeout']);
+  });
+
+  it('fails like the native engine: same option checks, same typed errors', () => {
+    const engine = new MockMediaEngine({ busyPort: 5004 });
+    expect(() => engine.createStream({ local: { address: '0.0.0.0', port: 5004 }, codec: { name: 'PCMU' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEDIA_SOCKET', systemCode: 'EADDRINUSE' }),
+    );
+    expect(() => engine.createStream({ local: { address: '0.0.0.0' }, codec: { name: 'PCMU' }, ptimeMs: 25 })).toThrow(MediaEngineError);
+    const s = engine.createStream({ local: { address: '0.0.0.0' }, codec: { name: 'PCMA' } });
+    expect(() => s.sendDtmf('1')).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_STATE' }));
+    s.setStats({ packetsLost: 7, rttMs: 42 });
+    expect(s.getStats()).toMatchObject({ packetsLost: 7, rttMs: 42, streamId: s.id });
+    engine.close();
+    expect(() => s.getStats()).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CLOSED' }));
+    expect(() => engine.playTone({ dtmf: '1' })).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CLOSED' }));
+  });
+});
