@@ -9,6 +9,7 @@ import { GLYPH_SLOTS } from './phone/screens.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { UserAgent } from './sip/ua/index.js';
+import { NetworkWatch } from './sip/ua/network-watch.js';
 import { firmwareVersion } from './version.js';
 import { loadGlyphs } from '../hal/display/glyphs.js';
 
@@ -89,9 +90,20 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
   // Subscribed before the UA starts: a registration can complete while the LCD is still drawing.
   const unsubscribeUa = ua?.on('registration', () => void phone.refresh());
   await phone.start();
+  let watch: NetworkWatch | undefined;
   if (ua) {
     try {
       await ua.start();
+      // A new address (DHCP, cable, roaming) must be registered again at once (RFC 3261 §10.2.4).
+      const agent = ua;
+      watch = new NetworkWatch({
+        clock: o.clock,
+        onChange: (change) => {
+          log.info(change, 'network addresses changed: registering again');
+          agent.networkChanged();
+        },
+      });
+      watch.start();
     } catch (err) {
       sipProblem = `SIP: ${err instanceof Error ? err.message : String(err)}`;
       log.error({ err }, 'the SIP user agent could not start');
@@ -110,6 +122,7 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
       log.info('offhook stopping');
       ui?.stop();
       unsubscribeUa?.();
+      watch?.stop();
       await ua?.stop();
       await phone.stop();
       await hardware.close();
