@@ -1,6 +1,6 @@
 // The transaction layer's public API (RFC 3261 §17): the layer, the four transactions, the promise sender, builders and identifiers.
 export { TransactionLayer, type AnyClientTransaction, type AnyServerTransaction, type TransactionLayerEvents, type TransactionLayerOptions, responseTarget } from './transaction-layer.js';
-export { type RequestSender, type SendOptions, TransactionRequestSender, type TransactionRequestSenderOptions } from './request-sender.js';
+export { type RequestSender, type SendOptions, sendOnce, TransactionRequestSender, type TransactionRequestSenderOptions } from './request-sender.js';
 export type { CancelOutcome, RequestOutcome } from './outcome.js';
 export { ClientTransaction, type ClientTransactionUser } from './client-transaction.js';
 export { InviteClientState, InviteClientTransaction } from './invite-client-transaction.js';

@@ -49,17 +49,26 @@ export class TransactionRequestSender implements RequestSender {
     } catch (e) {
       return { kind: 'transport-error', error: e instanceof Error ? e : new Error(String(e)) };
     }
-    return new Promise<RequestOutcome>((resolve) => {
-      try {
-        this.layer.sendRequest(request, target, {
-          onProvisional: options.onProvisional,
-          onFinal: (response) => resolve({ kind: 'response', response }),
-          onTimeout: () => resolve({ kind: 'timeout' }),
-          onTransportError: (error) => resolve({ kind: 'transport-error', error }),
-        });
-      } catch (e) {
-        resolve({ kind: 'transport-error', error: e instanceof Error ? e : new Error(String(e)) });
-      }
-    });
+    return sendOnce(this.layer, request, target, options);
   }
+}
+
+/**
+ * One client transaction to one target, as a promise: resolves on the final response, Timer B / F,
+ * or a transport error (including a layer that cannot send there at all), and never rejects.
+ */
+export function sendOnce(layer: TransactionLayer, request: SipRequest, target: SendTarget, options: SendOptions = {}): Promise<RequestOutcome> {
+  return new Promise<RequestOutcome>((resolve) => {
+    try {
+      layer.sendRequest(request, target, {
+        onProvisional: options.onProvisional,
+        onFinal: (response) => resolve({ kind: 'response', response }),
+        onTimeout: () => resolve({ kind: 'timeout' }),
+        onTransportError: (error) => resolve({ kind: 'transport-error', error }),
+      });
+    } catch (e) {
+      // No listener for the target's protocol (NoLocalAddressError), or the layer is closed.
+      resolve({ kind: 'transport-error', error: e instanceof Error ? e : new Error(String(e)) });
+    }
+  });
 }

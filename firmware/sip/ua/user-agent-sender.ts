@@ -2,7 +2,7 @@
 import { type Logger, silentLogger } from '../../util/log.js';
 import { LocateError, type ServerLocator, type ServerTarget, type TargetFailure, TargetList } from '../locate/index.js';
 import { H, type SipRequest, type SipResponse, type Uri } from '../message/index.js';
-import type { TransactionLayer } from '../transaction/index.js';
+import { sendOnce, type TransactionLayer } from '../transaction/index.js';
 import type { RequestOutcome, RequestSender } from './request-sender.js';
 
 export interface FailoverRequestSenderOptions {
@@ -103,19 +103,7 @@ export class FailoverRequestSender implements RequestSender {
 
   /** One attempt: a new client transaction to one target; resolves on its outcome, never rejects. */
   private sendTo(request: SipRequest, target: ServerTarget, options: { onProvisional?: (r: SipResponse) => void }): Promise<RequestOutcome> {
-    return new Promise<RequestOutcome>((resolve) => {
-      try {
-        this.layer.sendRequest(request, target, {
-          onProvisional: options.onProvisional,
-          onFinal: (response) => resolve({ kind: 'response', response }),
-          onTimeout: () => resolve({ kind: 'timeout' }),
-          onTransportError: (error) => resolve({ kind: 'transport-error', error }),
-        });
-      } catch (e) {
-        // No listener for the target's protocol (NoLocalAddressError), or the layer is closed.
-        resolve({ kind: 'transport-error', error: e instanceof Error ? e : new Error(String(e)) });
-      }
-    });
+    return sendOnce(this.layer, request, target, options);
   }
 
   /** The located list with the sticky target moved to the front, when it is still among the targets. */
