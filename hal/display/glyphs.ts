@@ -113,3 +113,10 @@ export async function loadGlyphs<N extends GlyphName>(display: TextDisplay, name
   }
   return chars as Record<N, string>;
 }
+
+/** The RangeError for a glyph slot or bitmap a 5x8 character display cannot take, or undefined when both are fine. */
+export function glyphError(slot: number, rows: readonly number[]): RangeError | undefined {
+  if (!Number.isInteger(slot) || slot < 0 || slot > 7) return new RangeError(`slot: expected 0..7, got ${slot}`);
+  if (rows.length !== 8 || rows.some((r) => !Number.isInteger(r) || r < 0 || r > 0x1f)) return new RangeError('rows: expected 8 rows of 5 bits (0..0x1F)');
+  return undefined;
+}

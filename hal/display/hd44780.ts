@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../../firmware/util/log.js';
 import type { DisplayCapabilities, TextDisplay } from '../devices.js';
 import { HalError } from '../errors.js';
 import type { I2cBus } from '../i2c/i2c-bus.js';
+import { glyphError } from './glyphs.js';
 import { checkPcf8574Pins, type Pcf8574LcdPins } from './pcf8574-pins.js';
 
 export interface Hd44780Options {
@@ -229,10 +230,8 @@ export class Hd44780Display implements TextDisplay {
   }
 
   defineGlyph(slot: number, rows: readonly number[]): Promise<void> {
-    if (!Number.isInteger(slot) || slot < 0 || slot > 7) return Promise.reject(new RangeError(`slot: expected 0..7, got ${slot}`));
-    if (rows.length !== 8 || rows.some((r) => !Number.isInteger(r) || r < 0 || r > 0x1f)) {
-      return Promise.reject(new RangeError('rows: expected 8 rows of 5 bits (0..0x1F)'));
-    }
+    const invalid = glyphError(slot, rows);
+    if (invalid) return Promise.reject(invalid);
     this.wantedGlyphs[slot] = [...rows];
     return this.serialized(async () => {
       await this.ensureReady();

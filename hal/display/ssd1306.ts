@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../../firmware/util/log.js';
 import type { DisplayCapabilities, TextDisplay } from '../devices.js';
 import { HalError } from '../errors.js';
 import type { I2cBus } from '../i2c/i2c-bus.js';
+import { glyphError } from './glyphs.js';
 import { FONT_6X8, type Font6x8 } from './font-6x8.js';
 
 export interface Ssd1306Options {
@@ -107,10 +108,8 @@ export class Ssd1306Display implements TextDisplay {
   }
 
   defineGlyph(slot: number, rows: readonly number[]): Promise<void> {
-    if (!Number.isInteger(slot) || slot < 0 || slot > 7) return Promise.reject(new RangeError(`slot: expected 0..7, got ${slot}`));
-    if (rows.length !== 8 || rows.some((r) => !Number.isInteger(r) || r < 0 || r > 0x1f)) {
-      return Promise.reject(new RangeError('rows: expected 8 rows of 5 bits (0..0x1F)'));
-    }
+    const invalid = glyphError(slot, rows);
+    if (invalid) return Promise.reject(invalid);
     this.glyphs[slot] = [...rows];
     // Cells showing the slot are re-rendered by the diff: no bytes when nothing shows it.
     return this.update('define glyph');
