@@ -4,9 +4,10 @@ SHELL := /bin/bash
 
 # Debian packages, installed only when missing: the toolchain and -dev libraries of the native addon
 # (the media engine links libasound, libopus, libspeexdsp and libsrtp2); the real peers of the interop
-# tests (Kamailio, SIPp) and tshark, which reads the SIP trace; openssl makes throwaway TLS certificates.
+# tests (Kamailio, SIPp, baresip — a softphone for RTP/SRTP, which brings baresip-core with its modules)
+# and tshark, which reads the SIP trace; openssl makes throwaway TLS certificates.
 APT_PACKAGES := build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev libsrtp2-dev \
-	kamailio sip-tester tshark openssl
+	kamailio sip-tester baresip tshark openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # node-gyp builds against the Node headers Debian installs in /usr/include/node (no download).
 NODEDIR := $(shell [ -f /usr/include/node/node_api.h ] && echo /usr)

@@ -1,6 +1,7 @@
 // The media engine interface (CONVENTIONS.md #1): what the phone uses, implemented by NativeMediaEngine and MockMediaEngine.
 import type { CodecOptions, ComfortNoiseOptions, TelephoneEventOptions } from './codecs.js';
 import type { RtpStreamStats } from './media-stats.js';
+import type { SrtpOptions } from './srtp.js';
 import type { DtmfDigit, ToneCountry, ToneName, ToneSpec } from './tones.js';
 
 export type { RtpStreamStats } from './media-stats.js';
@@ -26,6 +27,55 @@ export interface FileAudioBackendOptions {
   capture?: { wavPath: string; loop?: boolean } | { toneHz: number; levelDbfs?: number };
   /** Written with every period played (mono 16-bit at the engine rate); finished by close(). */
   playbackWavPath?: string;
+  /**
+   * A simulated acoustic echo, for tests of the echo canceller: what the speaker plays comes back into
+   * the microphone `gainDb` weaker (e.g. −10) and `delayMs` later than the one period the engine's
+   * tick order adds (the echo of the period played at tick k is in the microphone period of tick
+   * k + 1 + delayMs / 10). Default delayMs 0. `reportedMs` (≤ delayMs, default 0) is the part of the
+   * delay the backend reports as its own output latency, as `alsa` does for the periods it keeps
+   * queued: the echo canceller's reference skips it, and its filter covers the rest.
+   */
+  echo?: { gainDb: number; delayMs?: number; reportedMs?: number };
+}
+
+/** Sample formats the `alsa` backend converts itself (little-endian). */
+export type AlsaSampleFormat = 'S16_LE' | 'S32_LE' | 'S24_LE' | 'S24_3LE' | 'FLOAT_LE';
+export const ALSA_SAMPLE_FORMATS: readonly AlsaSampleFormat[] = ['S16_LE', 'S32_LE', 'S24_LE', 'S24_3LE', 'FLOAT_LE'];
+
+/**
+ * `alsa` backend: capture and playback on ALSA PCMs. Whatever rate, format and channel count the
+ * device has, the backend converts (channels and format itself, the rate with speexdsp). A device that
+ * is missing, busy or unplugged is a 'deviceError' event, not an exception: the engine runs on with
+ * silence, tries the device again every reopenIntervalMs, and says 'deviceRecovered' when it works.
+ */
+export interface AlsaAudioBackendOptions {
+  backend: 'alsa';
+  /** PCM names: 'plughw:CARD=wm8960soundcard,DEV=0', 'hw:1,0', 'default', or a PCM that alsaConfig defines. */
+  capture: string;
+  playback: string;
+  /** Period asked of the driver (it may round it; 'deviceOpened' says what it chose). Default 10. */
+  periodMs?: number;
+  /** Buffer size in periods, 2–4. Default 3 (the speaker runs 2 periods ahead). */
+  periods?: number;
+  /** The format to ask for; default S16_LE, or the first of ALSA_SAMPLE_FORMATS the device has. */
+  format?: AlsaSampleFormat;
+  /** Channels to ask for; default 1 (or the fewest the device has: a WM8960 HAT has 2). */
+  channels?: number;
+  /** Rate to ask for; default the engine's (or the nearest the device has: many USB handsets only do 48000). */
+  rateHz?: number;
+  /** The microphone's channel (0-based) when the device has several; default 'mix' (their average). */
+  captureChannel?: number | 'mix';
+  /** SCHED_FIFO priority of the media thread, 1–99; 0 = do not ask. Default 40. Refused → 'deviceOpened' says why. */
+  realtimePriority?: number;
+  /** After a device error, how often to try the device again. Default 2000. */
+  reopenIntervalMs?: number;
+  /**
+   * 'device' (default): the media thread follows the capture clock (read() blocks for a period).
+   * 'engine': the engine's clock paces, for plugin chains without a clock of their own (file, null).
+   */
+  pacing?: 'device' | 'engine';
+  /** asoundrc text (PCM definitions) loaded over the system configuration, for this engine only. */
+  alsaConfig?: string;
 }
 
 /** `null` backend: silence in, output discarded. */
@@ -33,9 +83,32 @@ export interface NullAudioBackendOptions {
   backend: 'null';
 }
 
-/** Audio backends by name (CONVENTIONS.md #11); `alsa` will join them. */
-export type AudioBackendOptions = FileAudioBackendOptions | NullAudioBackendOptions;
+/** Audio backends by name (CONVENTIONS.md #11). */
+export type AudioBackendOptions = AlsaAudioBackendOptions | FileAudioBackendOptions | NullAudioBackendOptions;
 export type AudioBackendName = AudioBackendOptions['backend'];
+
+/** Where the sound goes in and out: each path has its acoustics, hence its own capture processing. */
+export type AudioPath = 'handset' | 'speaker' | 'headset';
+export const AUDIO_PATHS: readonly AudioPath[] = ['handset', 'speaker', 'headset'];
+
+/**
+ * Capture processing of one path with speexdsp: the echo canceller (MDF) gets each microphone period
+ * and the speaker period played before it; its residual-echo estimate feeds the preprocessor, which
+ * also suppresses noise and levels the talker (AGC). Absent fields keep the path's default
+ * (DEFAULT_AUDIO_PROCESSING in media-options.ts).
+ */
+export interface AudioProcessingOptions {
+  /** Acoustic echo cancellation; tailMs: how long an echo the filter covers (10–1000). */
+  aec?: { enabled: boolean; tailMs?: number };
+  /** Attenuation of stationary noise, dB (−60 to 0); 0 = off. */
+  noiseSuppressionDb?: number;
+  /**
+   * Automatic gain control towards levelDbfs (−60 to 0): the target of speexdsp's loudness estimate,
+   * which weighs the spectrum (most around 3.8 kHz), so speech settles at an RMS level below it (about
+   * 17 dB below for speech-like noise band-limited to 4 kHz); quiet and loud talkers end up alike.
+   */
+  agc?: { enabled: boolean; levelDbfs?: number };
+}
 
 export interface MediaEngineOptions {
   audio: AudioBackendOptions;
@@ -47,6 +120,13 @@ export interface MediaEngineOptions {
   statsIntervalMs?: number;
   /** Seeds SSRCs, sequence numbers, timestamps, RTCP intervals and comfort noise (tests); default random. */
   randomSeed?: number;
+  /** The path in use at start; default 'handset'. setAudioPath() changes it. */
+  audioPath?: AudioPath;
+  /**
+   * Settings per path, over the defaults: DEFAULT_AUDIO_PROCESSING (media-options.ts) with the `alsa`
+   * backend; everything off with `file` and `null`, which have no acoustics.
+   */
+  audioProcessing?: Partial<Record<AudioPath, AudioProcessingOptions>>;
 }
 
 export interface RtpLocalEndpoint {
@@ -98,6 +178,12 @@ export interface RtpStreamOptions {
   /** DSCP of outgoing packets. Default 46 (EF, RFC 4594). */
   dscp?: number;
   jitter?: JitterOptions;
+  /**
+   * SRTP (RFC 3711) with SDES keys (RFC 4568): RTP and RTCP are protected on send and checked on
+   * receive; a packet that fails authentication is dropped and counted (stats.srtpAuthFailures).
+   * Absent: plain RTP.
+   */
+  srtp?: SrtpOptions;
 }
 
 /** What a re-INVITE can change; absent fields keep their value (`remote: null` forgets the remote). */
@@ -110,6 +196,8 @@ export interface RtpStreamUpdate {
   comfortNoise?: ComfortNoiseOptions | null;
   rtpTimeoutMs?: number;
   jitter?: JitterOptions;
+  /** New keys (RFC 4568 §7.1.4); a direction whose key is unchanged keeps its SRTP state. null: plain RTP from now on. */
+  srtp?: SrtpOptions | null;
 }
 
 export interface DtmfSendOptions {
@@ -148,6 +236,16 @@ export type ToneRequest =
   | { dtmf: DtmfDigit; durationMs?: number }
   | { spec: ToneSpec };
 
+/**
+ * The ringer on the speaker, mixed into the playback path until stopRing(): a WAV file (16-bit PCM,
+ * any rate; looped unless `loop` is false), or a cadence: the country's ringing cadence (tones.ts
+ * RING_CADENCES) or `cadenceMs` ([on, off, on, off ...]), sounding `frequenciesHz` (default 1000 and
+ * 1250 Hz alternating every `alternateMs`, 25: the trill of electronic ringers) at `levelDbm0` (−10).
+ */
+export type RingRequest =
+  | { wav: string; loop?: boolean; gainDb?: number }
+  | { country: ToneCountry; cadenceMs?: readonly number[]; frequenciesHz?: readonly number[]; alternateMs?: number; levelDbm0?: number };
+
 export interface DtmfEvent {
   type: 'dtmf';
   streamId: number;
@@ -185,6 +283,41 @@ export interface DeviceErrorEvent {
   errno: number;
   /** errno name ('EIO' ...), '' when none. */
   systemCode: string;
+}
+
+/** After a deviceError, the device captures and plays again (it was reopened: its deviceOpened comes just before). */
+export interface DeviceRecoveredEvent {
+  type: 'deviceRecovered';
+  timeMs: number;
+  /** The device of the error. */
+  device: string;
+  /** How long it was out. */
+  downMs: number;
+}
+
+/** What the driver set up for one direction (snd_pcm_hw_params_get_*). */
+export interface AudioDeviceSetup {
+  device: string;
+  /** ALSA format name: 'S16_LE', 'S32_LE' ... */
+  format: string;
+  channels: number;
+  rateHz: number;
+  periodFrames: number;
+  bufferFrames: number;
+}
+
+/** The device was opened (at start, and again after each recovery): what the driver chose. Only `alsa` reports it. */
+export interface DeviceOpenedEvent {
+  type: 'deviceOpened';
+  timeMs: number;
+  capture: AudioDeviceSetup;
+  playback: AudioDeviceSetup;
+  /** Capture and playback run linked (snd_pcm_link: one card, one clock). */
+  linked: boolean;
+  /** The media thread runs SCHED_FIFO at realtimePriority; when not, realtimeError is the errno name ('EPERM'), or '' when not asked. */
+  realtime: boolean;
+  realtimePriority: number;
+  realtimeError: string;
 }
 
 /** The peer's SSRC changed (RFC 3550 §8.2, or a B2BUA switching legs); play-out continues. */
@@ -226,6 +359,8 @@ export type MediaEngineEvent =
   | StatsEvent
   | RtpTimeoutEvent
   | DeviceErrorEvent
+  | DeviceRecoveredEvent
+  | DeviceOpenedEvent
   | SsrcChangedEvent
   | RemoteLatchedEvent
   | RtcpByeEvent
@@ -234,6 +369,25 @@ export type MediaEngineEvent =
 export type MediaEngineEventType = MediaEngineEvent['type'];
 export type MediaEngineEventOf<T extends MediaEngineEventType> = Extract<MediaEngineEvent, { type: T }>;
 export type Unsubscribe = () => void;
+
+/** The engine's audio side: device, path, xruns, conference (getAudioStats()). */
+export interface AudioStats {
+  backend: AudioBackendName;
+  path: AudioPath;
+  /** False from a device error until 'deviceRecovered'. */
+  deviceOk: boolean;
+  /** The last setup the device reported ('deviceOpened'); null before (and for file / null). */
+  device: { capture: AudioDeviceSetup; playback: AudioDeviceSetup; linked: boolean; realtime: boolean } | null;
+  /** Capture overruns and playback underruns recovered (snd_pcm_recover). */
+  captureXruns: number;
+  playbackXruns: number;
+  /** Media ticks that started more than a period late. */
+  lateTicks: number;
+  deviceErrors: number;
+  deviceRecoveries: number;
+  /** Ids of the streams in the conference; empty when none. */
+  conference: number[];
+}
 
 export interface MediaEngine {
   readonly clock: MediaClockMode;
@@ -244,6 +398,19 @@ export interface MediaEngine {
   /** Replaces the tone playing, if any. */
   playTone(request: ToneRequest): void;
   stopTone(): void;
+  /** Rings on the speaker (replacing a ring in progress) until stopRing(). A WAV that cannot be read throws. */
+  ring(request: RingRequest): void;
+  stopRing(): void;
+  /**
+   * A conference of these streams (2 or more, of this engine), mix-minus: the local user hears every
+   * leg, and each leg hears the local user and the other legs, never itself. Replaces a conference.
+   */
+  joinConference(streams: readonly RtpStream[]): void;
+  /** Back to separate calls (each stream hears the local user only). */
+  splitConference(): void;
+  /** Switches the capture processing to this path's settings (the echo canceller starts learning again). */
+  setAudioPath(path: AudioPath): void;
+  getAudioStats(): AudioStats;
   /** Virtual clock only: runs the next `ms` of media processing, then returns. */
   advance(ms: number): void;
   /** Engine time, ms since creation. */

@@ -1,15 +1,41 @@
 // Checks MediaEngine options and fills in their defaults, the same way for the native engine and the mock.
 import { CODEC_CAPABILITIES, type CodecOptions } from './codecs.js';
 import {
+  ALSA_SAMPLE_FORMATS,
+  AUDIO_PATHS,
   MEDIA_DIRECTIONS,
   MediaEngineError,
+  type AlsaAudioBackendOptions,
+  type AudioPath,
+  type AudioProcessingOptions,
   type MediaEngineOptions,
+  type RingRequest,
   type RtpStreamOptions,
   type RtpStreamUpdate,
   type ToneRequest,
 } from './media-engine.js';
-import type { NativeCodecParams, NativeEngineOptions, NativeStreamMedia, NativeStreamOptions } from './native-addon.js';
-import { countryTone, dtmfTone, isDtmfDigit, TONE_COUNTRIES, TONE_NAMES, type ToneSpec } from './tones.js';
+import type {
+  NativeAudioProcessing,
+  NativeCodecParams,
+  NativeEngineOptions,
+  NativeSrtpParams,
+  NativeStreamMedia,
+  NativeStreamOptions,
+} from './native-addon.js';
+import { decodeSrtpKey, isSrtpSuite, SRTP_SUITES, type SrtpOptions } from './srtp.js';
+import {
+  countryTone,
+  DEFAULT_RING_ALTERNATE_MS,
+  DEFAULT_RING_FREQUENCIES_HZ,
+  DEFAULT_RING_LEVEL_DBM0,
+  dtmfTone,
+  isDtmfDigit,
+  RING_CADENCES,
+  ringSpec,
+  TONE_COUNTRIES,
+  TONE_NAMES,
+  type ToneSpec,
+} from './tones.js';
 
 export const DEFAULT_PTIME_MS = 20;
 export const DEFAULT_JITTER = { minDelayMs: 20, maxDelayMs: 300, initialDelayMs: 60 } as const;
@@ -31,6 +57,77 @@ function payloadType(field: string, value: number, rtcpMux: boolean): void {
   if (rtcpMux && value >= 64 && value <= 95) throw configError(field, 'must not be 64 to 95 with rtcp-mux (RFC 5761 §4)');
 }
 
+/**
+ * Capture processing per path on a real device (`alsa`) when the options say nothing: the handset's
+ * earpiece couples little and briefly into its microphone (64 ms tail); a loudspeaker in a room
+ * echoes long (200 ms) and the talker's distance varies (AGC); a headset has no acoustic path worth
+ * cancelling. The `file` and `null` backends have no acoustics: there, everything defaults to off
+ * (noise suppression would eat a test's steady tone), and only what the options turn on runs.
+ */
+export const DEFAULT_AUDIO_PROCESSING: Readonly<Record<AudioPath, NativeAudioProcessing>> = {
+  handset: { aec: true, aecTailMs: 64, noiseSuppressionDb: -15, agc: false, agcLevelDbfs: -18 },
+  speaker: { aec: true, aecTailMs: 200, noiseSuppressionDb: -20, agc: true, agcLevelDbfs: -18 },
+  headset: { aec: false, aecTailMs: 64, noiseSuppressionDb: -15, agc: false, agcLevelDbfs: -18 },
+};
+
+function numberIn(field: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!(value >= min && value <= max)) throw configError(field, `must be from ${min} to ${max}`);
+}
+
+/** One path's settings over its defaults (DEFAULT_AUDIO_PROCESSING on a real device, all off otherwise). */
+export function resolveAudioProcessing(path: AudioPath, options: AudioProcessingOptions = {}, acoustic = true): NativeAudioProcessing {
+  const defaults = DEFAULT_AUDIO_PROCESSING[path];
+  const base = acoustic ? defaults : { ...defaults, aec: false, noiseSuppressionDb: 0, agc: false };
+  const field = `audioProcessing.${path}`;
+  integerIn(`${field}.aec.tailMs`, options.aec?.tailMs, 10, 1000);
+  integerIn(`${field}.noiseSuppressionDb`, options.noiseSuppressionDb, -60, 0);
+  numberIn(`${field}.agc.levelDbfs`, options.agc?.levelDbfs, -60, 0);
+  return {
+    aec: options.aec?.enabled ?? base.aec,
+    aecTailMs: options.aec?.tailMs ?? base.aecTailMs,
+    noiseSuppressionDb: options.noiseSuppressionDb ?? base.noiseSuppressionDb,
+    agc: options.agc?.enabled ?? base.agc,
+    agcLevelDbfs: options.agc?.levelDbfs ?? base.agcLevelDbfs,
+  };
+}
+
+export function checkAudioPath(field: string, path: AudioPath): void {
+  if (!AUDIO_PATHS.includes(path)) throw configError(field, `must be one of ${AUDIO_PATHS.join(', ')}`);
+}
+
+const PACINGS: readonly string[] = ['device', 'engine'];
+
+function resolveAlsa(a: AlsaAudioBackendOptions): NativeEngineOptions['audio'] {
+  if (typeof a.capture !== 'string' || a.capture === '') throw configError('audio.capture', 'must name an ALSA PCM (hw:, plughw:, default ...)');
+  if (typeof a.playback !== 'string' || a.playback === '') throw configError('audio.playback', 'must name an ALSA PCM (hw:, plughw:, default ...)');
+  integerIn('audio.periodMs', a.periodMs, 1, 100);
+  integerIn('audio.periods', a.periods, 2, 4);
+  integerIn('audio.channels', a.channels, 1, 32);
+  integerIn('audio.rateHz', a.rateHz, 4000, 768000);
+  integerIn('audio.realtimePriority', a.realtimePriority, 0, 99);
+  integerIn('audio.reopenIntervalMs', a.reopenIntervalMs, 10, 3_600_000);
+  if (a.format !== undefined && !ALSA_SAMPLE_FORMATS.includes(a.format)) throw configError('audio.format', `must be one of ${ALSA_SAMPLE_FORMATS.join(', ')}`);
+  if (a.captureChannel !== undefined && a.captureChannel !== 'mix') integerIn('audio.captureChannel', a.captureChannel, 0, 31);
+  if (a.pacing !== undefined && !PACINGS.includes(a.pacing)) throw configError('audio.pacing', "must be 'device' or 'engine'");
+  const flat: Record<string, string | number | boolean> = {
+    backend: 'alsa',
+    captureDevice: a.capture,
+    playbackDevice: a.playback,
+    periodMs: a.periodMs ?? 10,
+    periods: a.periods ?? 3,
+    captureChannel: a.captureChannel === undefined || a.captureChannel === 'mix' ? -1 : a.captureChannel,
+    realtimePriority: a.realtimePriority ?? 40,
+    reopenIntervalMs: a.reopenIntervalMs ?? 2000,
+    pacing: a.pacing ?? 'device',
+  };
+  if (a.format !== undefined) flat.format = a.format;
+  if (a.channels !== undefined) flat.channels = a.channels;
+  if (a.rateHz !== undefined) flat.rateHz = a.rateHz;
+  if (a.alsaConfig !== undefined) flat.alsaConfig = a.alsaConfig;
+  return flat as NativeEngineOptions['audio'];
+}
+
 /** The engine's flat options, defaults filled in. */
 export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineOptions {
   const sampleRateHz = options.sampleRateHz ?? 16000;
@@ -44,6 +141,9 @@ export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineO
   switch (options.audio.backend) {
     case 'null':
       audio = { backend: 'null' };
+      break;
+    case 'alsa':
+      audio = resolveAlsa(options.audio);
       break;
     case 'file': {
       const capture = options.audio.capture;
@@ -59,13 +159,38 @@ export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineO
         flat.captureLevelDbfs = capture.levelDbfs ?? -12;
       }
       if (options.audio.playbackWavPath !== undefined) flat.playbackWavPath = options.audio.playbackWavPath;
+      const echo = options.audio.echo;
+      if (echo !== undefined) {
+        numberIn('audio.echo.gainDb', echo.gainDb, -120, 20);
+        integerIn('audio.echo.delayMs', echo.delayMs, 0, 1000);
+        integerIn('audio.echo.reportedMs', echo.reportedMs, 0, echo.delayMs ?? 0);
+        flat.echoGainDb = echo.gainDb;
+        flat.echoDelayMs = echo.delayMs ?? 0;
+        if (echo.reportedMs !== undefined) flat.echoReportedMs = echo.reportedMs;
+      }
       audio = flat as NativeEngineOptions['audio'];
       break;
     }
     default:
-      throw configError('audio.backend', `must be one of 'file', 'null' (got '${String((options.audio as { backend: unknown }).backend)}')`);
+      throw configError('audio.backend', `must be one of 'alsa', 'file', 'null' (got '${String((options.audio as { backend: unknown }).backend)}')`);
   }
-  return { clock, sampleRateHz, statsIntervalMs, audio, ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}) };
+  const audioPath = options.audioPath ?? 'handset';
+  checkAudioPath('audioPath', audioPath);
+  for (const key of Object.keys(options.audioProcessing ?? {})) checkAudioPath(`audioProcessing.${key}`, key as AudioPath);
+  const acoustic = options.audio.backend === 'alsa';
+  const audioProcessing = Object.fromEntries(AUDIO_PATHS.map((p) => [p, resolveAudioProcessing(p, options.audioProcessing?.[p], acoustic)])) as Record<
+    AudioPath,
+    NativeAudioProcessing
+  >;
+  return {
+    clock,
+    sampleRateHz,
+    statsIntervalMs,
+    audio,
+    audioPath,
+    audioProcessing,
+    ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
+  };
 }
 
 function resolveCodec(codec: CodecOptions, ptimeMs: number, rtcpMux: boolean): NativeCodecParams {
@@ -111,7 +236,15 @@ function resolveCodec(codec: CodecOptions, ptimeMs: number, rtcpMux: boolean): N
   };
 }
 
-type MediaInput = Pick<RtpStreamOptions, 'direction' | 'codec' | 'ptimeMs' | 'telephoneEvent' | 'comfortNoise' | 'rtpTimeoutMs' | 'jitter' | 'remote'>;
+type MediaInput = Pick<
+  RtpStreamOptions,
+  'direction' | 'codec' | 'ptimeMs' | 'telephoneEvent' | 'comfortNoise' | 'rtpTimeoutMs' | 'jitter' | 'remote' | 'srtp'
+>;
+
+function resolveSrtp(srtp: SrtpOptions): NativeSrtpParams {
+  if (!isSrtpSuite(srtp.suite)) throw configError('srtp.suite', `must be one of ${SRTP_SUITES.map((s) => s.name).join(', ')}`);
+  return { suite: srtp.suite, localKey: decodeSrtpKey('srtp.localKey', srtp.localKey), remoteKey: decodeSrtpKey('srtp.remoteKey', srtp.remoteKey) };
+}
 
 function resolveMedia(input: MediaInput, rtcpMux: boolean): NativeStreamMedia {
   const direction = input.direction ?? 'sendrecv';
@@ -144,6 +277,7 @@ function resolveMedia(input: MediaInput, rtcpMux: boolean): NativeStreamMedia {
     media.remotePort = input.remote.port;
     if (input.remote.rtcpPort !== undefined) media.remoteRtcpPort = input.remote.rtcpPort;
   }
+  if (input.srtp !== undefined) media.srtp = resolveSrtp(input.srtp);
   return media;
 }
 
@@ -178,6 +312,8 @@ export function mergeStreamUpdate(current: RtpStreamOptions, update: RtpStreamUp
   else if (update.telephoneEvent !== undefined) next.telephoneEvent = update.telephoneEvent;
   if (update.comfortNoise === null) delete next.comfortNoise;
   else if (update.comfortNoise !== undefined) next.comfortNoise = update.comfortNoise;
+  if (update.srtp === null) delete next.srtp;
+  else if (update.srtp !== undefined) next.srtp = update.srtp;
   if (update.direction !== undefined) next.direction = update.direction;
   if (update.codec !== undefined) next.codec = update.codec;
   if (update.ptimeMs !== undefined) next.ptimeMs = update.ptimeMs;
@@ -191,6 +327,30 @@ export function mediaOf(options: NativeStreamOptions): NativeStreamMedia {
   const { localAddress: _a, localPort: _p, localRtcpPort: _r, rtcpMux: _m, latching: _l, rtcpMinIntervalMs: _i, cname: _c, dscp: _d, ...media } =
     options;
   return media;
+}
+
+/** A ring request resolved: a WAV for the engine to read, or the cadence's tone spec. */
+export type ResolvedRing = { kind: 'wav'; path: string; loop: boolean; gainDb: number } | { kind: 'tone'; spec: ToneSpec };
+
+export function resolveRing(request: RingRequest): ResolvedRing {
+  if ('wav' in request) {
+    if (typeof request.wav !== 'string' || request.wav === '') throw configError('wav', 'must be the path of a WAV file');
+    numberIn('gainDb', request.gainDb, -60, 20);
+    return { kind: 'wav', path: request.wav, loop: request.loop ?? true, gainDb: request.gainDb ?? 0 };
+  }
+  if (!TONE_COUNTRIES.includes(request.country)) throw configError('country', `must be one of ${TONE_COUNTRIES.join(', ')}`);
+  const cadence = request.cadenceMs ?? RING_CADENCES[request.country].onOffMs;
+  if (cadence.length === 0 || cadence.length > 64 || cadence.some((ms) => !Number.isInteger(ms) || ms <= 0 || ms > 600_000)) {
+    throw configError('cadenceMs', 'must hold 1 to 64 durations, each an integer from 1 to 600000 ms');
+  }
+  const frequenciesHz = request.frequenciesHz ?? DEFAULT_RING_FREQUENCIES_HZ;
+  if (frequenciesHz.length === 0 || frequenciesHz.length > 4) throw configError('frequenciesHz', 'must hold 1 to 4 frequencies');
+  integerIn('alternateMs', request.alternateMs, 1, 10000);
+  numberIn('levelDbm0', request.levelDbm0, -60, 3);
+  return {
+    kind: 'tone',
+    spec: ringSpec(cadence, frequenciesHz, request.alternateMs ?? DEFAULT_RING_ALTERNATE_MS, request.levelDbm0 ?? DEFAULT_RING_LEVEL_DBM0),
+  };
 }
 
 /** The spec of a tone request. */

@@ -48,8 +48,12 @@ export interface RtpStreamStats {
   fecRecoveredFrames: number;
   /** Comfort noise played from RFC 3389 packets. */
   comfortNoiseMs: number;
-  /** Packets that were not valid RTP / RTCP. */
+  /** Packets that were not valid RTP / RTCP (or too short to be SRTP / SRTCP). */
   invalidPackets: number;
+  /** SRTP / SRTCP packets dropped because their authentication tag failed (RFC 3711 §3.3, §3.4): a wrong key, or tampering. */
+  srtpAuthFailures: number;
+  /** SRTP / SRTCP packets dropped as replays (RFC 3711 §3.3.2): duplicates, or older than the 128-packet window. */
+  srtpReplayDropped: number;
   /** RTP packets of a payload type the stream was not configured for. */
   unknownPayloadType: number;
   ssrcChanges: number;

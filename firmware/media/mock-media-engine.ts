@@ -1,6 +1,8 @@
 // A MediaEngine without native code, for tests of the layers above it: records calls, lets tests emit events and set statistics.
 import {
   MediaEngineError,
+  type AudioPath,
+  type AudioStats,
   type DtmfSendOptions,
   type MediaClockMode,
   type MediaEngine,
@@ -12,11 +14,12 @@ import {
   type RtpStreamState,
   type RtpStreamStats,
   type RtpStreamUpdate,
+  type RingRequest,
   type ToneRequest,
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { mergeStreamUpdate, resolveStreamOptions, resolveTone } from './media-options.js';
+import { checkAudioPath, mergeStreamUpdate, resolveRing, resolveStreamOptions, resolveTone, type ResolvedRing } from './media-options.js';
 import type { ToneSpec } from './tones.js';
 
 /** One recorded call, in order. */
@@ -27,6 +30,11 @@ export type MockMediaEngineCall =
   | { method: 'sendDtmf'; streamId: number; digits: string; options: DtmfSendOptions }
   | { method: 'playTone'; request: ToneRequest; spec: ToneSpec }
   | { method: 'stopTone' }
+  | { method: 'ring'; request: RingRequest; ring: ResolvedRing }
+  | { method: 'stopRing' }
+  | { method: 'joinConference'; streamIds: number[] }
+  | { method: 'splitConference' }
+  | { method: 'setAudioPath'; path: AudioPath }
   | { method: 'advance'; ms: number }
   | { method: 'closeEngine' };
 
@@ -37,6 +45,8 @@ export interface MockMediaEngineOptions {
   firstPort?: number;
   /** When set, createStream() fails with ERR_MEDIA_SOCKET for this local port (a port in use). */
   busyPort?: number;
+  /** Default 'handset'. */
+  audioPath?: AudioPath;
 }
 
 function zeroStats(streamId: number, localSsrc: number, timeMs: number): RtpStreamStats {
@@ -60,6 +70,8 @@ function zeroStats(streamId: number, localSsrc: number, timeMs: number): RtpStre
     fecRecoveredFrames: 0,
     comfortNoiseMs: 0,
     invalidPackets: 0,
+    srtpAuthFailures: 0,
+    srtpReplayDropped: 0,
     unknownPayloadType: 0,
     ssrcChanges: 0,
     jitterMs: 0,
@@ -147,6 +159,7 @@ export class MockRtpStream implements RtpStream {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.engine.leaveConference(this.id);
     this.engine.record({ method: 'close', streamId: this.id });
   }
 
@@ -163,6 +176,21 @@ export class MockMediaEngine implements MediaEngine {
   readonly streams: MockRtpStream[] = [];
   /** The tone playing (null when none), as the engine would play it. */
   tone: ToneSpec | null = null;
+  /** The ringer (null when silent), as the engine would ring. */
+  ringing: ResolvedRing | null = null;
+  /** Ids of the streams in the conference (empty: none). */
+  conference: number[] = [];
+  audioPath: AudioPath;
+  private audioStats: Omit<AudioStats, 'path' | 'conference'> = {
+    backend: 'null',
+    deviceOk: true,
+    device: null,
+    captureXruns: 0,
+    playbackXruns: 0,
+    lateTicks: 0,
+    deviceErrors: 0,
+    deviceRecoveries: 0,
+  };
   referenced = true;
   private closedValue = false;
   private timeMs = 0;
@@ -176,6 +204,7 @@ export class MockMediaEngine implements MediaEngine {
     this.sampleRateHz = options.sampleRateHz ?? 16000;
     this.nextPort = options.firstPort ?? 40000;
     this.busyPort = options.busyPort;
+    this.audioPath = options.audioPath ?? 'handset';
   }
 
   get closed(): boolean {
@@ -213,6 +242,56 @@ export class MockMediaEngine implements MediaEngine {
     this.check();
     this.tone = null;
     this.record({ method: 'stopTone' });
+  }
+
+  ring(request: RingRequest): void {
+    this.check();
+    const ring = resolveRing(request);
+    this.ringing = ring;
+    this.record({ method: 'ring', request, ring });
+  }
+
+  stopRing(): void {
+    this.check();
+    this.ringing = null;
+    this.record({ method: 'stopRing' });
+  }
+
+  joinConference(streams: readonly RtpStream[]): void {
+    this.check();
+    const ids = streams.map((s) => s.id);
+    if (ids.length < 2) throw new MediaEngineError('ERR_MEDIA_CONFIG', 'a conference needs at least 2 streams', { field: 'streams' });
+    if (new Set(ids).size !== ids.length) throw new MediaEngineError('ERR_MEDIA_CONFIG', 'a stream is named twice in the conference', { field: 'streams' });
+    for (const s of streams) {
+      if (!this.streams.some((m) => m === s && m.state !== 'closed')) {
+        throw new MediaEngineError('ERR_MEDIA_NO_STREAM', `no stream ${s.id} (closed, or never created)`);
+      }
+    }
+    this.conference = ids;
+    this.record({ method: 'joinConference', streamIds: ids });
+  }
+
+  splitConference(): void {
+    this.check();
+    this.conference = [];
+    this.record({ method: 'splitConference' });
+  }
+
+  setAudioPath(path: AudioPath): void {
+    this.check();
+    checkAudioPath('path', path);
+    this.audioPath = path;
+    this.record({ method: 'setAudioPath', path });
+  }
+
+  getAudioStats(): AudioStats {
+    this.check();
+    return { ...this.audioStats, path: this.audioPath, conference: [...this.conference] };
+  }
+
+  /** Test side: what getAudioStats() returns from now on (merged into the current values). */
+  setAudioStats(stats: Partial<Omit<AudioStats, 'path' | 'conference'>>): void {
+    this.audioStats = { ...this.audioStats, ...stats };
   }
 
   advance(ms: number): void {
@@ -253,12 +332,20 @@ export class MockMediaEngine implements MediaEngine {
     for (const s of this.streams) s.close();
     this.closedValue = true;
     this.tone = null;
+    this.ringing = null;
+    this.conference = [];
     this.record({ method: 'closeEngine' });
   }
 
   /** @internal Streams record their calls here. */
   record(call: MockMediaEngineCall): void {
     this.calls.push(call);
+  }
+
+  /** @internal A closed stream leaves the conference; one leg left is a plain call (as the native engine). */
+  leaveConference(id: number): void {
+    this.conference = this.conference.filter((c) => c !== id);
+    if (this.conference.length < 2) this.conference = [];
   }
 
   private check(): void {

@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MediaEngineEvent } from './media-engine.js';
+import type { AudioPath, AudioStats, MediaEngineEvent } from './media-engine.js';
 import type { RtpStreamStats } from './media-stats.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
-export const NATIVE_ADDON_API_VERSION = 1;
+export const NATIVE_ADDON_API_VERSION = 2;
 /** File name of the addon, beside a bundle (dist/) or in build/Release/ of a source tree. */
 export const NATIVE_ADDON_FILE = 'offhook_native.node';
 /** What a person runs to get the addon back. */
@@ -293,9 +293,35 @@ export interface NativeEngineOptions {
   /**
    * The backend's name and its options, flat (string, number or boolean members are handed to the
    * backend by name): file takes captureWavPath, captureLoop, captureToneHz, captureLevelDbfs,
-   * playbackWavPath.
+   * playbackWavPath, echoGainDb, echoDelayMs, echoReportedMs; alsa takes captureDevice, playbackDevice, periodMs,
+   * periods, format, channels, rateHz, captureChannel (−1 = mix), realtimePriority, reopenIntervalMs,
+   * pacing, alsaConfig (native/engine/alsa-backend.cc).
    */
   audio: { readonly backend: string; readonly [option: string]: string | number | boolean | undefined };
+  /** Default 'handset'. */
+  audioPath?: AudioPath;
+  /** Per path; a path left out keeps the engine's defaults (native/engine/audio-processing.cc). */
+  audioProcessing?: Partial<Record<AudioPath, NativeAudioProcessing>>;
+}
+
+/** One path's capture processing, flat (native/engine/audio-processing.h PathProcessing). */
+export interface NativeAudioProcessing {
+  aec: boolean;
+  /** 10–1000. */
+  aecTailMs: number;
+  /** −60–0; 0 = off. */
+  noiseSuppressionDb: number;
+  agc: boolean;
+  /** −60–0. */
+  agcLevelDbfs: number;
+}
+
+/** ringWav()'s argument. */
+export interface NativeRingWav {
+  path: string;
+  loop: boolean;
+  /** −60–20. */
+  gainDb: number;
 }
 
 /** A codec as the engine runs it (native/engine/codec.h CodecParams). */
@@ -315,6 +341,15 @@ export interface NativeCodecParams {
   complexity: number;
 }
 
+/** SRTP of a stream (native/engine/srtp.h Params): the suite and the two master key + salt (30 octets each, RFC 4568 §6.2.1). */
+export interface NativeSrtpParams {
+  suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
+  /** Protects what we send. */
+  localKey: Uint8Array;
+  /** Checks what we receive. */
+  remoteKey: Uint8Array;
+}
+
 /** What updateStream() replaces (all of it: the wrapper merges). */
 export interface NativeStreamMedia {
   direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -328,6 +363,8 @@ export interface NativeStreamMedia {
   /** 0 = off. */
   rtpTimeoutMs: number;
   jitter: { minDelayMs: number; maxDelayMs: number; initialDelayMs: number };
+  /** Absent: plain RTP. */
+  srtp?: NativeSrtpParams;
 }
 
 export interface NativeStreamOptions extends NativeStreamMedia {
@@ -376,6 +413,15 @@ export interface NativeMediaEngineHandle {
   getStats(streamId: number): RtpStreamStats;
   playTone(spec: ToneSpec): void;
   stopTone(): void;
+  /** The ringer: a cadence (segments may use alternateMs), or a WAV read and converted on the calling thread. */
+  ringTone(spec: ToneSpec): void;
+  ringWav(ring: NativeRingWav): void;
+  stopRing(): void;
+  /** Mix-minus conference of these streams (2 or more, distinct); replaces any conference. */
+  joinConference(streamIds: readonly number[]): void;
+  splitConference(): void;
+  setAudioPath(path: AudioPath): void;
+  getAudioStats(): AudioStats;
   /** Virtual clock only; blocks until the ticks of `ms` have run (microseconds of CPU each). */
   advance(ms: number): void;
   nowMs(): number;

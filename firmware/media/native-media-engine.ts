@@ -1,6 +1,8 @@
 // MediaEngine over the native addon: option defaults and checks, typed errors, events by type, streams as objects.
 import {
   MediaEngineError,
+  type AudioPath,
+  type AudioStats,
   type MediaClockMode,
   type MediaEngine,
   type MediaEngineErrorCode,
@@ -13,11 +15,12 @@ import {
   type RtpStreamStats,
   type RtpStreamUpdate,
   type DtmfSendOptions,
+  type RingRequest,
   type ToneRequest,
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { mediaOf, mergeStreamUpdate, resolveEngineOptions, resolveStreamOptions, resolveTone } from './media-options.js';
+import { checkAudioPath, mediaOf, mergeStreamUpdate, resolveEngineOptions, resolveRing, resolveStreamOptions, resolveTone } from './media-options.js';
 import type { NativeAddon, NativeEngineEvent, NativeMediaEngineHandle } from './native-addon.js';
 
 const ERROR_CODES: ReadonlySet<string> = new Set<MediaEngineErrorCode>([
@@ -82,6 +85,11 @@ class NativeRtpStream implements RtpStream {
 
   get state(): RtpStreamState {
     return this.engine.closed ? 'closed' : this.stateValue;
+  }
+
+  /** @internal */
+  belongsTo(engine: NativeMediaEngine): boolean {
+    return this.engine === engine;
   }
 
   update(update: RtpStreamUpdate): void {
@@ -170,6 +178,44 @@ export class NativeMediaEngine implements MediaEngine {
   stopTone(): void {
     this.checkOpen();
     guarded(() => this.handle.stopTone());
+  }
+
+  ring(request: RingRequest): void {
+    this.checkOpen();
+    const ring = resolveRing(request);
+    if (ring.kind === 'wav') guarded(() => this.handle.ringWav({ path: ring.path, loop: ring.loop, gainDb: ring.gainDb }));
+    else guarded(() => this.handle.ringTone(ring.spec));
+  }
+
+  stopRing(): void {
+    this.checkOpen();
+    guarded(() => this.handle.stopRing());
+  }
+
+  joinConference(streams: readonly RtpStream[]): void {
+    this.checkOpen();
+    for (const s of streams) {
+      if (!(s instanceof NativeRtpStream) || !s.belongsTo(this)) {
+        throw new MediaEngineError('ERR_MEDIA_CONFIG', `stream ${s.id} is not a stream of this engine`, { field: 'streams' });
+      }
+    }
+    guarded(() => this.handle.joinConference(streams.map((s) => s.id)));
+  }
+
+  splitConference(): void {
+    this.checkOpen();
+    guarded(() => this.handle.splitConference());
+  }
+
+  setAudioPath(path: AudioPath): void {
+    this.checkOpen();
+    checkAudioPath('path', path);
+    guarded(() => this.handle.setAudioPath(path));
+  }
+
+  getAudioStats(): AudioStats {
+    this.checkOpen();
+    return guarded(() => this.handle.getAudioStats());
   }
 
   advance(ms: number): void {

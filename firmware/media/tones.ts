@@ -19,6 +19,8 @@ export interface ToneSegment {
   frequenciesHz: readonly number[];
   /** Amplitude modulation of the tone by this frequency (90 % depth), e.g. Japan's 400 Hz × 16 Hz. */
   modulationHz?: number;
+  /** > 0: the frequencies sound one after the other, each this long, instead of together (a ringer's trill). */
+  alternateMs?: number;
   /** Level of each frequency, dBm0 (0 dBm0 is 3.17 dB below a full-scale sine, G.711 µ-law). */
   levelDbm0?: number;
 }
@@ -112,6 +114,48 @@ export const TONE_TABLES: Readonly<Record<ToneCountry, Readonly<Record<ToneName,
 /** The spec of a country's tone. */
 export function countryTone(country: ToneCountry, tone: ToneName): CountryTone {
   return TONE_TABLES[country][tone];
+}
+
+/** A ringing cadence: on/off durations in ms, [on, off, on, off ...], and where it comes from. */
+export interface RingCadence {
+  onOffMs: readonly number[];
+  source: string;
+}
+
+/**
+ * The ringing signal's cadence by country: taken to be the cadence of the ringback tone of TONE_TABLES,
+ * which follows the ringing current in these plans (US: 2 s on, 4 s off for both). Not checked
+ * against each national ringing-signal specification; `source` says where the numbers come from.
+ */
+function ringbackCadence(country: ToneCountry): RingCadence {
+  const ringback = TONE_TABLES[country].ringback;
+  return { onOffMs: ringback.segments.map((s) => s.durationMs), source: `${ringback.source} (ringback cadence)` };
+}
+
+export const RING_CADENCES: Readonly<Record<ToneCountry, RingCadence>> = {
+  US: ringbackCadence('US'),
+  UK: ringbackCadence('UK'),
+  DE: ringbackCadence('DE'),
+  FR: ringbackCadence('FR'),
+  JP: ringbackCadence('JP'),
+};
+
+/** The ringer's default sound: 1000 and 1250 Hz alternating every 25 ms (a 20 Hz trill, as electronic ringers do). */
+export const DEFAULT_RING_FREQUENCIES_HZ: readonly number[] = [1000, 1250];
+export const DEFAULT_RING_ALTERNATE_MS = 25;
+export const DEFAULT_RING_LEVEL_DBM0 = -10;
+
+/** The ringer's spec: `frequenciesHz` sounding in the on-parts of [on, off, ...] ms, repeated. */
+export function ringSpec(
+  onOffMs: readonly number[],
+  frequenciesHz: readonly number[] = DEFAULT_RING_FREQUENCIES_HZ,
+  alternateMs: number = DEFAULT_RING_ALTERNATE_MS,
+  levelDbm0: number = DEFAULT_RING_LEVEL_DBM0,
+): ToneSpec {
+  const segments = onOffMs.map((durationMs, i) =>
+    i % 2 === 0 ? { durationMs, frequenciesHz, levelDbm0, ...(frequenciesHz.length > 1 ? { alternateMs } : {}) } : { durationMs, frequenciesHz: [] },
+  );
+  return { segments, repeat: true };
 }
 
 /** DTMF digits (ITU-T Q.23) as keys on the keypad send them. */

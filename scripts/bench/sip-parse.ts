@@ -1,16 +1,22 @@
 // Benchmark: SIP parse + serialize throughput of firmware/sip/message against the parsers of JsSIP and SIP.js.
 //
 // Build and run:
-//   npx esbuild scripts/bench/sip-parse.ts --bundle --platform=node --format=esm --outfile=dist/bench/sip-parse.mjs
-//   node dist/bench/sip-parse.mjs [--seconds 0.5] [--runs 7] [--warmup 2]
+//   node scripts/build.mjs --bench
+//   node dist/bench/sip-parse.mjs [--seconds 0.5] [--runs 7] [--warmup 2] [--only offhook,JsSIP]
+//
+// --only runs the named contenders alone (comma-separated; "x JsSIP" needs JsSIP among them), so
+// that a CPU profile shows one contender:
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/sip-parse.mjs --only offhook
 //
 // What each contender does per message, on the same corpus, in one process:
 // - offhook: parseMessage(bytes) from a Buffer (as a socket delivers it), then
 //   message.parseAllHeaders() — every header with a grammar parsed into typed values and
 //   validated, the check fails the run on any error — then serializeMessage(message) back to a
 //   Buffer (start line, canonical header names, header values, recomputed Content-Length, body).
-//   A second row does the same with serializeMessage(message, { reformat: true }), which writes
-//   every header from its parsed value instead of its text.
+//   Header lines received exactly as they serialize (canonical name, one space, unfolded: all of
+//   this corpus) are copied as they are, consecutive ones in one piece; a message built in code
+//   has no such lines. A second row does the same with serializeMessage(message,
+//   { reformat: true }), which writes every header from its parsed value instead of its text.
 // - JsSIP 3.x: JsSIP's Parser.parseMessage(string, ua) (lib/Parser.js, what its transport calls).
 //   It parses Via (top one), From, To, Call-ID, CSeq, Contact, Record-Route, Content-Length,
 //   Content-Type, Max-Forwards, WWW-/Proxy-Authenticate, Event and a few more with its PEG
@@ -23,9 +29,13 @@
 // Timing: a warm-up of `warmup` seconds per contender, then `runs` rounds in which every
 // contender gets a timed run of `seconds` cycling through the corpus (interleaved, so that load
 // from other processes hits all alike); the figure is the median of a contender's runs, in
-// messages per wall-clock second, and beside it per CPU second of the process. Prints a table and
-// one JSON line.
+// messages per wall-clock second, and beside it per CPU second of the process; "x JsSIP" is the
+// ratio of those medians, and "per round" the lowest and highest ratio of runs in the same round.
+// JsSIP allocates much more than the others and slows down more when the machine is busy, so the
+// ratio rises with the load: the load average is printed with the results. Prints a table and one
+// JSON line.
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Parser as SipJsParser } from 'sip.js/lib/core/messages/parser.js';
 import { parseMessage } from '../../firmware/sip/message/parse.js';
@@ -222,6 +232,22 @@ function arg(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+/** The contenders named by --only (all when absent). */
+function selected(all: Contender[]): Contender[] {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return all;
+  const names = (process.argv[i + 1] ?? '').split(',').map((n) => n.trim());
+  const chosen = all.filter((c) => names.includes(c.name));
+  if (chosen.length === 0) throw new Error(`--only: none of ${JSON.stringify(names)}; contenders are ${all.map((c) => c.name).join(', ')}`);
+  return chosen;
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
 function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -258,7 +284,8 @@ function main(): void {
   const seconds = arg('seconds', 0.5);
   const runs = Math.round(arg('runs', 7));
   const warmup = arg('warmup', 2);
-  const all = contenders();
+  const all = selected(contenders());
+  const loadBefore = loadAverage();
   let sink = 0;
   // Each contender must handle the whole corpus before anything is timed.
   for (const c of all) for (let i = 0; i < CORPUS.length; i++) sink += c.run(i);
@@ -276,17 +303,31 @@ function main(): void {
       sink += t.sink;
     });
   }
+  const loadAfter = loadAverage();
   const results = all.map((c, k) => ({ name: c.name, msgsPerSec: median(rates[k] ?? []), msgsPerCpuSec: median(cpuRates[k] ?? []) }));
-  const jssip = results.find((r) => r.name === 'JsSIP');
-  const rows = results.map((r) => ({ ...r, ratioToJsSIP: r.msgsPerSec / (jssip?.msgsPerSec ?? NaN), cpuRatioToJsSIP: r.msgsPerCpuSec / (jssip?.msgsPerCpuSec ?? NaN) }));
+  const jk = all.findIndex((c) => c.name === 'JsSIP');
+  const jssip = results[jk];
+  const rows = results.map((r, k) => {
+    // Ratios of runs of the same round: the load of that moment fell on both.
+    const perRound = (rates[k] ?? []).map((x, i) => x / (rates[jk]?.[i] ?? NaN));
+    return {
+      ...r,
+      ratioToJsSIP: r.msgsPerSec / (jssip?.msgsPerSec ?? NaN),
+      cpuRatioToJsSIP: r.msgsPerCpuSec / (jssip?.msgsPerCpuSec ?? NaN),
+      minRatio: Math.min(...perRound),
+      maxRatio: Math.max(...perRound),
+    };
+  });
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lpad = (s: string, n: number): string => s.padStart(n);
+  const ratio = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
   console.log(`SIP parse + serialize, corpus of ${CORPUS.length} messages (${CORPUS.map((c) => c.name).join(', ')})`);
-  console.log(`median of ${runs} runs of ${seconds} s after ${warmup} s warm-up; node ${process.version}`);
-  console.log(`${pad('parser', 20)}${lpad('msgs/s', 12)}${lpad('x JsSIP', 10)}${lpad('msgs/CPU-s', 14)}${lpad('x JsSIP', 10)}`);
+  console.log(`median of ${runs} runs of ${seconds} s after ${warmup} s warm-up; node ${process.version}; ${cpus().length} CPUs, load average ${loadBefore} before, ${loadAfter} after`);
+  console.log(`${pad('parser', 20)}${lpad('msgs/s', 12)}${lpad('x JsSIP', 10)}${lpad('per round', 14)}${lpad('msgs/CPU-s', 14)}${lpad('x JsSIP', 10)}`);
   for (const r of rows) {
     const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-    console.log(`${pad(r.name, 20)}${lpad(fmt(r.msgsPerSec), 12)}${lpad(r.ratioToJsSIP.toFixed(1), 10)}${lpad(fmt(r.msgsPerCpuSec), 14)}${lpad(r.cpuRatioToJsSIP.toFixed(1), 10)}`);
+    const range = Number.isFinite(r.minRatio) ? `${ratio(r.minRatio)}-${ratio(r.maxRatio)}` : '-';
+    console.log(`${pad(r.name, 20)}${lpad(fmt(r.msgsPerSec), 12)}${lpad(ratio(r.ratioToJsSIP), 10)}${lpad(range, 14)}${lpad(fmt(r.msgsPerCpuSec), 14)}${lpad(ratio(r.cpuRatioToJsSIP), 10)}`);
   }
   console.log(
     JSON.stringify({
@@ -295,10 +336,13 @@ function main(): void {
       corpus: CORPUS.map((c) => c.name),
       seconds,
       runs,
+      cpus: cpus().length,
+      loadAverage: { before: loadBefore, after: loadAfter },
       results: rows.map((r) => ({
         name: r.name,
         msgsPerSec: Math.round(r.msgsPerSec),
         ratioToJsSIP: Number(r.ratioToJsSIP.toFixed(2)),
+        ratioPerRound: [Number(r.minRatio.toFixed(2)), Number(r.maxRatio.toFixed(2))],
         msgsPerCpuSec: Math.round(r.msgsPerCpuSec),
         cpuRatioToJsSIP: Number(r.cpuRatioToJsSIP.toFixed(2)),
       })),

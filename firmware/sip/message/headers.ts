@@ -1,7 +1,7 @@
 // Typed header values (Via, name-addr, CSeq, auth, media types...), their hand-written parsers, and the header table.
 import { SipParseError } from './errors.js';
 import { Params, formatAuthParams, parseAuthParams, parseParams } from './params.js';
-import { DIGIT, DNAME, IPV6, type Origin, Scanner, TOKEN, WORD, eqLower, isToken, isTokenChar, quote, span } from './scanner.js';
+import { type Codes, DIGIT, DNAME, IPV6, type Origin, Scanner, TOKEN, WORD, codesOf, eqLower, isToken, isTokenChar, quote, span, spanText } from './scanner.js';
 import { type Uri, parseHost, scanUri } from './uri.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +247,7 @@ const UINT32_MAX = 4294967295;
 /** name-addr or addr-spec, then header parameters (RFC 3261 §20.10, §25.1 from-spec, contact-param). */
 function nameAddr(sc: Scanner, inList: boolean, bracketsRequired: boolean): NameAddr {
   const s = sc.s;
+  const b = sc.b;
   sc.ws();
   let displayName: string | undefined;
   let bracketed = false;
@@ -259,9 +260,14 @@ function nameAddr(sc: Scanner, inList: boolean, bracketsRequired: boolean): Name
     // display-name = *(token LWS): scan tokens and spaces; a '<' after them makes it a name-addr.
     // Non-ASCII is tolerated in an unquoted display name (seen in the field, harmless).
     const start = sc.pos;
-    const p = span(s, start, sc.end, DNAME);
-    if (p < sc.end && s.charCodeAt(p) === 60) {
-      const dn = s.slice(start, p).trim();
+    const p = span(b, start, sc.end, DNAME);
+    if (p < sc.end && b[p] === 60) {
+      // Trimmed (as by trim(), which also takes non-ASCII spaces: those go the slow way).
+      let a = start;
+      let z = p;
+      while (a < z && (b[a] === 32 || b[a] === 9)) a++;
+      while (z > a && (b[z - 1] === 32 || b[z - 1] === 9)) z--;
+      const dn = a < z && ((b[a] ?? 0) >= 128 || (b[z - 1] ?? 0) >= 128) ? s.slice(start, p).trim() : s.slice(a, z);
       displayName = dn.length > 0 ? dn : undefined;
       sc.pos = p;
       bracketed = true;
@@ -276,7 +282,7 @@ function nameAddr(sc: Scanner, inList: boolean, bracketsRequired: boolean): Name
     const close = s.indexOf('>', sc.pos);
     if (close < 0 || close >= sc.end) sc.fail("missing '>'");
     let uriEnd = close;
-    while (uriEnd > sc.pos && (s.charCodeAt(uriEnd - 1) === 32 || s.charCodeAt(uriEnd - 1) === 9)) uriEnd--;
+    while (uriEnd > sc.pos && (b[uriEnd - 1] === 32 || b[uriEnd - 1] === 9)) uriEnd--;
     uri = scanUri(sc, uriEnd);
     sc.pos = close + 1;
   } else {
@@ -286,7 +292,7 @@ function nameAddr(sc: Scanner, inList: boolean, bracketsRequired: boolean): Name
     const start = sc.pos;
     let p = start;
     while (p < sc.end) {
-      const c = s.charCodeAt(p);
+      const c = b[p];
       if (c === 59 || c === 32 || c === 9 || (inList && c === 44)) break;
       if (c === 63) sc.fail("a URI with '?' must be enclosed in <>", p);
       p++;
@@ -314,19 +320,35 @@ function contactElement(sc: Scanner): NameAddr | typeof CONTACT_WILDCARD {
 const nameAddrElement = (sc: Scanner): NameAddr => nameAddr(sc, true, false);
 const routeElement = (sc: Scanner): NameAddr => nameAddr(sc, true, true);
 
+/** 1 to 5 digits, at most max. */
 function isNumberUpTo(v: string | null, max: number): boolean {
   if (v === null || v.length === 0 || v.length > 5) return false;
-  if (span(v, 0, v.length, DIGIT) !== v.length) return false;
-  return Number(v) <= max;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    n = n * 10 + (c - 48);
+  }
+  return n <= max;
 }
 
 /** via-parm (RFC 3261 §20.42, §25.1 Via; RFC 3581 response-port). */
 function via(sc: Scanner): Via {
   sc.ws();
-  const name = sc.token('the protocol name');
-  sc.expect(47, "'/'", true);
-  const version = sc.token('the protocol version');
-  sc.expect(47, "'/'", true);
+  let protocol = 'SIP/2.0';
+  const b = sc.b;
+  const p = sc.pos;
+  // "SIP/2.0/", as nearly every Via starts (the codes of S, I, P, /, 2, ., 0, /).
+  if (p + 8 <= sc.end && b[p] === 83 && b[p + 1] === 73 && b[p + 2] === 80 && b[p + 3] === 47 && b[p + 4] === 50 && b[p + 5] === 46 && b[p + 6] === 48 && b[p + 7] === 47) {
+    sc.pos = p + 8;
+    sc.ws();
+  } else {
+    const name = sc.token('the protocol name');
+    sc.expect(47, "'/'", true);
+    const version = sc.token('the protocol version');
+    sc.expect(47, "'/'", true);
+    if (name !== 'SIP' || version !== '2.0') protocol = `${name}/${version}`;
+  }
   const transport = sc.token('the transport');
   if (!sc.lws()) sc.fail('expected whitespace before sent-by');
   const host = parseHost(sc, sc.end);
@@ -334,23 +356,25 @@ function via(sc: Scanner): Via {
   if (sc.eat(58, true)) port = sc.digits('a port', 65535);
   const params = parseParams(sc);
   // RFC 3261 §20.42 via-params grammar, RFC 3581 rport.
-  for (let i = 0; i < params.size; i++) {
+  const size = params.size;
+  for (let i = 0; i < size; i++) {
     const n = params.nameAt(i);
     const v = params.valueAt(i);
     const quoted = params.quotedAt(i);
-    if (eqLower(n, 'ttl')) {
+    // By length first: most parameters are none of these.
+    const len = n.length;
+    if (len === 3 && eqLower(n, 'ttl')) {
       if (!isNumberUpTo(v, 255)) sc.fail('malformed ttl parameter');
-    } else if (eqLower(n, 'rport')) {
+    } else if (len === 5 && eqLower(n, 'rport')) {
       if (v !== null && !isNumberUpTo(v, 65535)) sc.fail('malformed rport parameter');
-    } else if (eqLower(n, 'received')) {
+    } else if (len === 8 && eqLower(n, 'received')) {
       // IPv4address / IPv6address (RFC 3261 §20.42); an IPv6 reference in [] is tolerated.
       const inner = v !== null && v.length > 2 && v.charCodeAt(0) === 91 && v.charCodeAt(v.length - 1) === 93 ? v.slice(1, -1) : v;
-      if (inner === null || quoted || inner.length === 0 || span(inner, 0, inner.length, IPV6) !== inner.length) sc.fail('malformed received parameter');
-    } else if (eqLower(n, 'branch') || eqLower(n, 'maddr')) {
+      if (inner === null || quoted || inner.length === 0 || spanText(inner, 0, inner.length, IPV6) !== inner.length) sc.fail('malformed received parameter');
+    } else if ((len === 6 && eqLower(n, 'branch')) || (len === 5 && eqLower(n, 'maddr'))) {
       if (v === null || quoted) sc.fail(`malformed ${n} parameter`);
     }
   }
-  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name}/${version}`;
   return new Via({ protocol, transport, host, port, params });
 }
 
@@ -484,7 +508,7 @@ function retryAfter(sc: Scanner): RetryAfter {
     let depth = 0;
     let p = sc.pos;
     for (; p < sc.end; p++) {
-      const c = sc.s.charCodeAt(p);
+      const c = sc.b[p];
       if (c === 92) p++;
       else if (c === 40) depth++;
       else if (c === 41 && --depth === 0) break;
@@ -524,10 +548,11 @@ export interface HeaderSpec<T = unknown> {
   readonly parse: (sc: Scanner) => T;
   /**
    * A parser for the common, simple forms of the whole value (for a list: the whole list), on
-   * s[start, end): returns the value, or undefined to let parse() decide (and report errors).
+   * s[start, end) with codes b (see Codes): returns the value, or undefined to let parse() decide
+   * (and report errors).
    * It accepts a subset of what parse() accepts, with the same result.
    */
-  readonly fast: ((s: string, start: number, end: number) => unknown) | undefined;
+  readonly fast: ((s: string, b: Codes, start: number, end: number) => unknown) | undefined;
   /** "Name: ", as the serializer writes it. */
   readonly prefix: string;
   /** "c: ", the compact form's prefix (the long one when there is no compact form). */
@@ -537,7 +562,7 @@ export interface HeaderSpec<T = unknown> {
 function spec<T>(
   name: string,
   parse: (sc: Scanner) => T,
-  o: { compact?: string; list?: boolean; emptyList?: boolean; single?: boolean; fast?: (s: string, start: number, end: number) => (T extends unknown ? T | T[] : never) | undefined } = {},
+  o: { compact?: string; list?: boolean; emptyList?: boolean; single?: boolean; fast?: (s: string, b: Codes, start: number, end: number) => (T extends unknown ? T | T[] : never) | undefined } = {},
 ): HeaderSpec<T> {
   return {
     name,
@@ -555,50 +580,50 @@ function spec<T>(
 
 // Fast paths (see HeaderSpec.fast): plain digits, a plain Call-ID, "n METHOD", "a, b, c".
 
-function fastNumber(max: number): (s: string, start: number, end: number) => number | undefined {
-  return (s, start, end) => {
+function fastNumber(max: number): (s: string, b: Codes, start: number, end: number) => number | undefined {
+  return (_s, b, start, end) => {
     const n = end - start;
-    if (n === 0 || n > 10 || span(s, start, end, DIGIT) !== end) return undefined;
+    if (n === 0 || n > 10 || span(b, start, end, DIGIT) !== end) return undefined;
     let v = 0;
-    for (let i = start; i < end; i++) v = v * 10 + s.charCodeAt(i) - 48;
+    for (let i = start; i < end; i++) v = v * 10 + (b[i] ?? 0) - 48;
     return v <= max ? v : undefined;
   };
 }
 
-function fastCallId(s: string, start: number, end: number): string | undefined {
-  let p = span(s, start, end, WORD);
+function fastCallId(s: string, b: Codes, start: number, end: number): string | undefined {
+  let p = span(b, start, end, WORD);
   if (p === start) return undefined;
-  if (p < end && s.charCodeAt(p) === 64) {
-    const q = span(s, p + 1, end, WORD);
+  if (p < end && b[p] === 64) {
+    const q = span(b, p + 1, end, WORD);
     if (q === p + 1) return undefined;
     p = q;
   }
   return p === end ? s.slice(start, end) : undefined;
 }
 
-function fastCSeq(s: string, start: number, end: number): CSeq | undefined {
-  const d = span(s, start, end, DIGIT);
-  if (d === start || d - start > 10 || s.charCodeAt(d) !== 32) return undefined;
-  const m = span(s, d + 1, end, TOKEN);
+function fastCSeq(s: string, b: Codes, start: number, end: number): CSeq | undefined {
+  const d = span(b, start, end, DIGIT);
+  if (d === start || d - start > 10 || d >= end || b[d] !== 32) return undefined;
+  const m = span(b, d + 1, end, TOKEN);
   if (m !== end || m === d + 1) return undefined;
   let v = 0;
-  for (let i = start; i < d; i++) v = v * 10 + s.charCodeAt(i) - 48;
+  for (let i = start; i < d; i++) v = v * 10 + (b[i] ?? 0) - 48;
   return v <= UINT32_MAX ? new CSeq(v, s.slice(d + 1, end)) : undefined;
 }
 
-function fastTokenList(s: string, start: number, end: number): string[] | undefined {
+function fastTokenList(s: string, b: Codes, start: number, end: number): string[] | undefined {
   const out: string[] = [];
   let p = start;
   while (p < end) {
-    const t = span(s, p, end, TOKEN);
+    const t = span(b, p, end, TOKEN);
     if (t === p) return undefined;
     out.push(s.slice(p, t));
     p = t;
-    while (p < end && s.charCodeAt(p) === 32) p++;
+    while (p < end && b[p] === 32) p++;
     if (p === end) break;
-    if (s.charCodeAt(p) !== 44) return undefined;
+    if (b[p] !== 44) return undefined;
     p++;
-    while (p < end && s.charCodeAt(p) === 32) p++;
+    while (p < end && b[p] === 32) p++;
     // A trailing comma is left to the full parser, which reports it.
     if (p === end) return undefined;
   }
@@ -691,79 +716,172 @@ const BY_NAME: ReadonlyMap<string, AnyHeaderSpec> = (() => {
   return m;
 })();
 
-// Header names are recognized by a small automaton walked while the name is scanned: one pass
-// over the name both checks that it is a token and finds its spec, without slicing the name.
-// Character classes: 0 not a token character (the name ends), 1-26 letters of either case,
-// 27-36 digits, 37 '-', 38 any other token character. Rows are 64 wide (a shift, not a multiply).
-const NAME_CLASS: Uint8Array = (() => {
-  const t = new Uint8Array(65536);
-  for (let c = 0; c < 128; c++) {
-    if (!isTokenChar(c)) continue;
-    if (c >= 97 && c <= 122) t[c] = c - 96;
-    else if (c >= 65 && c <= 90) t[c] = c - 64;
-    else if (c >= 48 && c <= 57) t[c] = c - 48 + 27;
-    else if (c === 45) t[c] = 37;
-    else t[c] = 38;
-  }
+// Header names are looked up while they are scanned: one pass over the codes checks that the
+// name is a token and hashes it folded to lower case, a small open-addressed table gives the
+// candidate, and a comparison with the candidate's name settles it (exact spelling first, then
+// any case). No slice and no toLowerCase(); and unlike a trie walked a character at a time (each
+// step waiting for the previous table load), the loops have no dependency between loads.
+
+/** Codes of token characters (RFC 3261 §25.1) folded to lower case; 0 for anything else. */
+const NAME_FOLD: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 128; c++) if (isTokenChar(c)) t[c] = c >= 65 && c <= 90 ? c + 32 : c;
   return t;
 })();
 
-interface NameAutomaton {
-  /** next[(state << 6) | class]; state 0 is the start, state 1 the dead state. */
-  readonly next: Int16Array;
-  /** The spec whose name ends in each state. */
-  readonly accept: readonly (AnyHeaderSpec | undefined)[];
+/** Table size: a power of two, more than three times the number of names. */
+const NAME_SLOTS = 256;
+
+function nameHash(h: number, folded: number): number {
+  return (Math.imul(h, 31) + folded) | 0;
 }
 
-const NAMES: NameAutomaton = (() => {
-  const rows: number[][] = [new Array<number>(64).fill(1), new Array<number>(64).fill(1)];
-  const accept: (AnyHeaderSpec | undefined)[] = [undefined, undefined];
-  const add = (name: string, spec: AnyHeaderSpec): void => {
-    let state = 0;
-    for (let i = 0; i < name.length; i++) {
-      const cls = NAME_CLASS[name.charCodeAt(i)] ?? 0;
-      const row = rows[state] ?? [];
-      let to = row[cls] ?? 1;
-      if (to === 1) {
-        to = rows.length;
-        rows.push(new Array<number>(64).fill(1));
-        accept.push(undefined);
-        row[cls] = to;
-      }
-      state = to;
-    }
-    accept[state] = spec;
-  };
-  for (const spec of Object.values(H) as AnyHeaderSpec[]) {
-    add(spec.key, spec);
-    if (spec.compact) add(spec.compact, spec);
+function nameSlot(hash: number): number {
+  return (hash ^ (hash >>> 8) ^ (hash >>> 16)) & (NAME_SLOTS - 1);
+}
+
+interface NameTable {
+  /** Per slot: the hash of the name, its length (0: empty slot), where its codes are in bytes. */
+  readonly hash: Int32Array;
+  readonly length: Uint8Array;
+  readonly offset: Uint16Array;
+  /** 1 for the long form, 0 for the compact one. */
+  readonly long: Uint8Array;
+  readonly spec: readonly (AnyHeaderSpec | undefined)[];
+  /** The names as written (canonical long forms, compact forms), one after the other. */
+  readonly bytes: Uint8Array;
+}
+
+const NAMES: NameTable = (() => {
+  const names: [string, AnyHeaderSpec, boolean][] = [];
+  for (const s of Object.values(H) as AnyHeaderSpec[]) {
+    names.push([s.name, s, true]);
+    if (s.compact) names.push([s.compact, s, false]);
   }
-  return { next: Int16Array.from(rows.flat()), accept };
+  const bytes = Buffer.from(names.map(([n]) => n).join(''), 'latin1');
+  const hash = new Int32Array(NAME_SLOTS);
+  const length = new Uint8Array(NAME_SLOTS);
+  const offset = new Uint16Array(NAME_SLOTS);
+  const long = new Uint8Array(NAME_SLOTS);
+  const spec = new Array<AnyHeaderSpec | undefined>(NAME_SLOTS).fill(undefined);
+  let at = 0;
+  for (const [name, s, isLong] of names) {
+    let h = 0;
+    for (let i = 0; i < name.length; i++) h = nameHash(h, NAME_FOLD[name.charCodeAt(i)] ?? 0);
+    let i = nameSlot(h);
+    while (length[i] !== 0) i = (i + 1) & (NAME_SLOTS - 1);
+    hash[i] = h;
+    length[i] = name.length;
+    offset[i] = at;
+    long[i] = isLong ? 1 : 0;
+    spec[i] = s;
+    at += name.length;
+  }
+  return { hash, length, offset, long, spec, bytes };
+})();
+
+/** What scanHeaderName() found. */
+export interface HeaderNameMatch {
+  /** The header, or undefined for an unknown one. */
+  spec: AnyHeaderSpec | undefined;
+  /** The name is written exactly as the header's canonical long form ("Call-ID", not "call-id" or "i"). */
+  canonical: boolean;
+}
+
+// Most names arrive in their canonical spelling ("Via", "Call-ID"). Those are found from their
+// first two characters: a few candidates (six for "Co"), each checked by where the name must end
+// (not on a token character) and then byte for byte. Any other spelling, compact forms and
+// unknown names go through scanHeaderName().
+
+/** Where the candidates of each first two codes (b0 & 127) << 7 | (b1 & 127) start in PREFIX_CANDIDATES; -1: none. */
+const PREFIX_START = new Int16Array(128 * 128).fill(-1);
+
+/** Indexes in NAMES of canonical long names, each prefix's list ended by -1. */
+const PREFIX_CANDIDATES: Int16Array = (() => {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < NAME_SLOTS; i++) {
+    if ((NAMES.length[i] ?? 0) < 2 || NAMES.long[i] !== 1) continue;
+    const off = NAMES.offset[i] ?? 0;
+    const k = ((NAMES.bytes[off] ?? 0) << 7) | (NAMES.bytes[off + 1] ?? 0);
+    groups.set(k, [...(groups.get(k) ?? []), i]);
+  }
+  // Within a prefix, in the order of H (the usual headers first).
+  const order = (i: number): number => Object.values(H).indexOf(NAMES.spec[i] as AnyHeaderSpec);
+  const candidates: number[] = [];
+  for (const [k, list] of groups) {
+    PREFIX_START[k] = candidates.length;
+    candidates.push(...list.sort((x, y) => order(x) - order(y)), -1);
+  }
+  return Int16Array.from(candidates);
 })();
 
 /**
- * Scans the header name at s[start...] (token characters, RFC 3261 §7.3.1 field-name) and looks
- * it up in any case and in compact form (§7.3.3). Returns the end of the name; the spec (or
- * undefined for an unknown header) is stored in out.spec.
+ * When the name at b[start...] is exactly the canonical long name of a header, stores it in out
+ * (as scanHeaderName() would) and returns the name's end; otherwise returns -1.
  */
-export function scanHeaderName(s: string, start: number, end: number, out: { spec: AnyHeaderSpec | undefined }): number {
-  const next = NAMES.next;
-  let state = 0;
+export function matchCanonicalName(b: Codes, start: number, out: HeaderNameMatch): number {
+  // Codes above 127 are masked into the table's range: such a name matches no candidate anyway.
+  let c = PREFIX_START[(((b[start] ?? 0) & 127) << 7) | ((b[start + 1] ?? 0) & 127)] ?? -1;
+  if (c < 0) return -1;
+  const names = NAMES;
+  const bytes = names.bytes;
+  for (; ; c++) {
+    const i = PREFIX_CANDIDATES[c] ?? -1;
+    if (i < 0) return -1;
+    const end = start + (names.length[i] ?? 0);
+    // The name ends where the candidate does.
+    if ((NAME_FOLD[b[end] ?? 0] ?? 0) !== 0) continue;
+    const off = (names.offset[i] ?? 0) - start;
+    let p = start;
+    while (p < end && b[p] === bytes[off + p]) p++;
+    if (p === end) {
+      out.spec = names.spec[i];
+      out.canonical = true;
+      return end;
+    }
+  }
+}
+
+/**
+ * Scans the header name at b[start...] (codes of token characters, RFC 3261 §7.3.1 field-name)
+ * and looks it up in any case and in compact form (§7.3.3). Returns the end of the name; what
+ * was found is stored in out.
+ */
+export function scanHeaderName(b: Codes, start: number, end: number, out: HeaderNameMatch): number {
+  const fold = NAME_FOLD;
+  let h = 0;
   let p = start;
   while (p < end) {
-    const cls = NAME_CLASS[s.charCodeAt(p)] ?? 0;
-    if (cls === 0) break;
-    state = next[(state << 6) | cls] ?? 1;
+    const f = fold[b[p] ?? 0] ?? 0;
+    if (f === 0) break;
+    h = nameHash(h, f);
     p++;
   }
-  out.spec = NAMES.accept[state];
+  out.spec = undefined;
+  out.canonical = false;
+  const n = p - start;
+  const names = NAMES;
+  for (let i = nameSlot(h); names.length[i] !== 0; i = (i + 1) & (NAME_SLOTS - 1)) {
+    if (names.hash[i] !== h || names.length[i] !== n) continue;
+    const bytes = names.bytes;
+    const off = (names.offset[i] ?? 0) - start;
+    let k = start;
+    while (k < p && b[k] === bytes[off + k]) k++;
+    const exact = k === p;
+    while (k < p && fold[b[k] ?? 0] === fold[bytes[off + k] ?? 0]) k++;
+    if (k === p) {
+      out.spec = names.spec[i];
+      out.canonical = exact && names.long[i] === 1;
+      break;
+    }
+  }
   return p;
 }
 
 /** The spec of the header name s[start, end) (any case, compact form), or undefined. */
 export function headerSpecAt(s: string, start: number, end: number): AnyHeaderSpec | undefined {
-  const out: { spec: AnyHeaderSpec | undefined } = { spec: undefined };
-  return scanHeaderName(s, start, end, out) === end ? out.spec : undefined;
+  const out: HeaderNameMatch = { spec: undefined, canonical: false };
+  return scanHeaderName(codesOf(s), start, end, out) === end ? out.spec : undefined;
 }
 
 /** The spec of a header name in any case or compact form (RFC 3261 §7.3.3), or undefined. */
@@ -780,29 +898,36 @@ export function canonicalName(name: string): string {
  * Parses a whole header value: a single value, or a comma-separated list of elements.
  * Throws SipParseError (internal; callers catch).
  */
-export function parseHeaderValue(spec: HeaderSpec, value: string, origin: Origin, start = 0, end = value.length): unknown {
-  if (spec.fast) {
-    const v = spec.fast(value, start, end);
+export function parseHeaderValue(spec: HeaderSpec, value: string, codes: Codes, origin: Origin, start = 0, end = value.length): unknown {
+  const fast = spec.fast;
+  if (fast !== undefined) {
+    const v = fast(value, codes, start, end);
     if (v !== undefined) return v;
   }
-  const sc = new Scanner(value, origin, start, end);
+  const sc = new Scanner(value, codes, origin, start, end);
+  const parse = spec.parse;
   if (!spec.list) {
-    const v = spec.parse(sc);
+    const v = parse(sc);
     sc.finish();
     return v;
   }
+  // Elements separated by commas, with whitespace around them (COMMA = SWS "," SWS).
   const out: unknown[] = [];
-  sc.ws();
-  if (sc.eof()) {
+  let p = start;
+  while (p < end && (codes[p] === 32 || codes[p] === 9)) p++;
+  sc.pos = p;
+  if (p >= end) {
     if (!spec.emptyList) sc.fail('empty value');
     return out;
   }
   for (;;) {
-    out.push(spec.parse(sc));
-    sc.ws();
-    if (sc.eof()) break;
-    if (sc.peek() !== 44) sc.fail(`unexpected character '${sc.s.charAt(sc.pos)}'`);
-    sc.pos++;
+    out.push(parse(sc));
+    p = sc.pos;
+    while (p < end && (codes[p] === 32 || codes[p] === 9)) p++;
+    sc.pos = p;
+    if (p >= end) break;
+    if (codes[p] !== 44) sc.fail(`unexpected character '${value.charAt(p)}'`);
+    sc.pos = p + 1;
   }
   return out;
 }

@@ -17,6 +17,7 @@ import {
   isHeaderName,
   parseHeaderValue,
 } from './headers.js';
+import { type Codes, codesOf } from './scanner.js';
 import type { Uri } from './uri.js';
 
 /** What a header value may be set to: text, or typed values (formatted with their toString()). */
@@ -30,6 +31,8 @@ export class HeaderField {
   /** Parsed value (an array for list headers) once parsed; undefined before. */
   private cache: unknown = undefined;
   private failure: SipParseError | undefined = undefined;
+  /** The value's text, once made (see value). */
+  private text: string | undefined;
 
   constructor(
     /** The name written on output: canonical long form for known headers, as received otherwise. */
@@ -37,19 +40,38 @@ export class HeaderField {
     /** Lower-case long-form name, for lookups. */
     readonly key: string,
     readonly spec: AnyHeaderSpec | undefined,
-    /** The value as text: unfolded (RFC 3261 §7.3.1), leading and trailing whitespace removed. */
-    readonly value: string,
+    /** The value as text; undefined for src[srcStart, srcEnd), sliced when first asked for. */
+    value: string | undefined,
     /** Where the value starts in the received message (0 for fields built in code). */
     readonly line = 0,
     readonly column = 0,
     /**
-     * The value as a range of a larger string (the received header section): parsing a flat
-     * string is markedly faster than parsing a slice of it.
+     * The value as a range of a larger string (the received message): parsing a flat string is
+     * markedly faster than parsing a slice of it.
+     * @internal
      */
-    private readonly src: string = value,
-    private readonly srcStart = 0,
-    private readonly srcEnd = value.length,
-  ) {}
+    readonly src: string = value ?? '',
+    /** @internal */
+    readonly srcStart = 0,
+    /** @internal */
+    readonly srcEnd = src.length,
+    /** The codes of src (see Codes): the received bytes, or made from the text when parsed. */
+    private readonly codes?: Codes,
+    /**
+     * Where the received line starts in src when it is written exactly as serializeMessage()
+     * writes the field (its end is srcEnd plus the CRLF), for the serializer to copy it as it
+     * is; -1 otherwise.
+     * @internal
+     */
+    readonly lineStart = -1,
+  ) {
+    this.text = value;
+  }
+
+  /** The value as text: unfolded (RFC 3261 §7.3.1), leading and trailing whitespace removed. */
+  get value(): string {
+    return (this.text ??= this.src.slice(this.srcStart, this.srcEnd));
+  }
 
   /** Parses (once) and returns the typed value; throws SipParseError when malformed. */
   parsed(): unknown {
@@ -58,7 +80,7 @@ export class HeaderField {
     const spec = this.spec;
     if (!spec) return (this.cache = this.value);
     try {
-      this.cache = parseHeaderValue(spec, this.src, this, this.srcStart, this.srcEnd);
+      this.cache = parseHeaderValue(spec, this.src, this.codes ?? codesOf(this.src), this, this.srcStart, this.srcEnd);
       return this.cache;
     } catch (e) {
       if (e instanceof SipParseError) this.failure = e;
@@ -68,14 +90,17 @@ export class HeaderField {
 
   /** The parse error of this field, or undefined when it parses (or has no grammar). */
   check(): SipParseError | undefined {
-    if (this.cache !== undefined || !this.spec) return undefined;
+    const spec = this.spec;
+    if (this.cache !== undefined || !spec) return undefined;
     if (this.failure) return this.failure;
     try {
-      this.parsed();
+      // As parsed() does, without a second try block around it (this runs for every field).
+      this.cache = parseHeaderValue(spec, this.src, this.codes ?? codesOf(this.src), this, this.srcStart, this.srcEnd);
       return undefined;
     } catch (e) {
-      if (e instanceof SipParseError) return e;
-      throw e;
+      if (!(e instanceof SipParseError)) throw e;
+      this.failure = e;
+      return e;
     }
   }
 }
@@ -88,6 +113,9 @@ function makeField(name: string, value: HeaderInput): HeaderField {
   const spec = headerSpec(name);
   return new HeaderField(spec ? spec.name : name, spec ? spec.key : name.toLowerCase(), spec, text.trim());
 }
+
+/** parseAllHeaders() without exceptions (one shared object, not one per call). */
+const NO_EXCEPTIONS: { except?: readonly string[] } = Object.freeze({});
 
 function keyOf(name: string): string {
   const spec = headerSpec(name);
@@ -243,7 +271,7 @@ abstract class SipMessageBase {
    * its line and column), or undefined when all are well-formed. Names in except (any form) are
    * not checked. Unknown headers have no grammar beyond a token name and are kept as text.
    */
-  parseAllHeaders(options: { except?: readonly string[] } = {}): SipParseError | undefined {
+  parseAllHeaders(options: { except?: readonly string[] } = NO_EXCEPTIONS): SipParseError | undefined {
     const except = options.except?.map(keyOf);
     for (const f of this.fieldList) {
       if (!f.spec || except?.includes(f.key)) continue;

@@ -142,38 +142,41 @@ export function formatParam(p: Param): string {
 export function parseParams(sc: Scanner): Params {
   // Hot path (every Via, From, To, Contact): local variables rather than scanner calls.
   const s = sc.s;
+  const b = sc.b;
   const end = sc.end;
   let p = sc.pos;
   let flat: (string | null | boolean)[] | undefined;
   for (;;) {
     let q = p;
-    while (q < end && (s.charCodeAt(q) === 32 || s.charCodeAt(q) === 9)) q++;
-    if (q >= end || s.charCodeAt(q) !== 59) break;
+    while (q < end && (b[q] === 32 || b[q] === 9)) q++;
+    if (q >= end || b[q] !== 59) break;
     q++;
-    while (q < end && (s.charCodeAt(q) === 32 || s.charCodeAt(q) === 9)) q++;
+    while (q < end && (b[q] === 32 || b[q] === 9)) q++;
     const nameStart = q;
-    q = span(s, q, end, TOKEN);
+    q = span(b, q, end, TOKEN);
     if (q === nameStart) sc.fail('expected a parameter name', q);
     const name = s.slice(nameStart, q);
     let r = q;
-    while (r < end && (s.charCodeAt(r) === 32 || s.charCodeAt(r) === 9)) r++;
+    while (r < end && (b[r] === 32 || b[r] === 9)) r++;
     let value: string | null = null;
     let quoted = false;
-    if (r < end && s.charCodeAt(r) === 61) {
+    if (r < end && b[r] === 61) {
       r++;
-      while (r < end && (s.charCodeAt(r) === 32 || s.charCodeAt(r) === 9)) r++;
-      if (r < end && s.charCodeAt(r) === 34) {
+      while (r < end && (b[r] === 32 || b[r] === 9)) r++;
+      if (r < end && b[r] === 34) {
         sc.pos = r;
         value = sc.quoted();
         quoted = true;
         q = sc.pos;
       } else {
-        q = span(s, r, end, PVALUE);
+        q = span(b, r, end, PVALUE);
         if (q === r) sc.fail(`expected a value for parameter '${name}'`, r);
         value = s.slice(r, q);
       }
     }
-    (flat ??= []).push(name, value, quoted);
+    // A list made to measure for the usual single parameter (a push would reserve room for 17).
+    if (flat === undefined) flat = [name, value, quoted];
+    else flat.push(name, value, quoted);
     p = q;
   }
   sc.pos = p;
@@ -185,24 +188,46 @@ export function parseParams(sc: Scanner): Params {
  * (token / quoted-string), separated by commas. Used by the four authentication headers.
  */
 export function parseAuthParams(sc: Scanner): Params {
+  // Local variables rather than scanner calls, as in parseParams (a Digest header has ten).
+  const s = sc.s;
+  const b = sc.b;
+  const end = sc.end;
   const flat: (string | null | boolean)[] = [];
+  let p = sc.pos;
   for (;;) {
-    sc.ws();
-    const name = sc.token('an auth-param name');
-    sc.expect(61, "'=' after an auth-param name", true);
+    while (p < end && (b[p] === 32 || b[p] === 9)) p++;
+    const nameStart = p;
+    p = span(b, p, end, TOKEN);
+    if (p === nameStart) sc.fail('expected an auth-param name', p);
+    const name = s.slice(nameStart, p);
+    // EQUAL = SWS "=" SWS
+    let q = p;
+    while (q < end && (b[q] === 32 || b[q] === 9)) q++;
+    if (q >= end || b[q] !== 61) sc.fail("expected '=' after an auth-param name", p);
+    q++;
+    while (q < end && (b[q] === 32 || b[q] === 9)) q++;
+    p = q;
     let value: string;
     let quoted = false;
-    if (sc.peek() === 34) {
+    if (p < end && b[p] === 34) {
+      sc.pos = p;
       value = sc.quoted();
       quoted = true;
+      p = sc.pos;
     } else {
-      value = sc.run(PVALUE);
-      if (value.length === 0) sc.fail(`expected a value for auth-param '${name}'`);
+      const valueStart = p;
+      p = span(b, p, end, PVALUE);
+      if (p === valueStart) sc.fail(`expected a value for auth-param '${name}'`, p);
+      value = s.slice(valueStart, p);
     }
     flat.push(name, value, quoted);
-    sc.ws();
-    if (!sc.eat(44, true)) break;
+    // COMMA = SWS "," SWS
+    while (p < end && (b[p] === 32 || b[p] === 9)) p++;
+    if (p >= end || b[p] !== 44) break;
+    p++;
+    while (p < end && (b[p] === 32 || b[p] === 9)) p++;
   }
+  sc.pos = p;
   return new Params(flat);
 }
 

@@ -17,6 +17,9 @@ export interface SerializeOptions {
   reformat?: boolean;
 }
 
+/** Stateless: encodes a string as UTF-8 into a given buffer. */
+const ENCODER = new TextEncoder();
+
 /** "INVITE sip:bob@example.com SIP/2.0" or "SIP/2.0 200 OK". */
 export function formatStartLine(msg: SipMessage): string {
   return msg.kind === 'request' ? `${msg.method} ${msg.uriText} ${msg.version}` : `${msg.version} ${msg.status} ${msg.reason}`;
@@ -29,21 +32,62 @@ export function formatStartLine(msg: SipMessage): string {
  * length, where the first Content-Length was (at the end when there was none): it is mandatory
  * on streams (RFC 3261 §18.3, §20.14) and harmless on UDP.
  */
-export function serializeMessage(msg: SipMessage, options: SerializeOptions = {}): Buffer {
+/** The default options (one shared object, not one per call). */
+const DEFAULTS: Readonly<SerializeOptions> = Object.freeze({});
+
+export function serializeMessage(msg: SipMessage, options: SerializeOptions = DEFAULTS): Buffer {
   const body = msg.body;
   const compact = options.compact === true;
   const reformat = options.reformat === true;
-  let head = formatStartLine(msg) + '\r\n';
+  const length = String(body.length);
+  const startLine = formatStartLine(msg);
+  let head = '';
   let lengthWritten = false;
+  // Received lines already written as they serialize (HeaderField.lineStart) are copied as they
+  // are, consecutive ones together: runText.slice(runStart, runEnd), appended when a line that
+  // must be written comes, or at the end.
+  let runText: string | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  // The received start line too, when it is the one to write and the first field's line follows
+  // it: a message received in serialized form is then one piece of its text.
+  const first = msg.fields[0];
+  if (first !== undefined && first.lineStart === startLine.length + 2 && first.src.startsWith(startLine) && first.src.charCodeAt(startLine.length) === 13) {
+    runText = first.src;
+    runEnd = first.lineStart;
+  } else {
+    head = startLine + '\r\n';
+  }
   for (const f of msg.fields) {
     const spec = f.spec;
+    let copy = f.lineStart >= 0 && (spec === undefined || (!reformat && (!compact || spec.compact === undefined)));
+    if (spec === H.contentLength) {
+      if (lengthWritten) continue;
+      lengthWritten = true;
+      // Content-Length is always the body's length: the received line only when it says so.
+      copy &&= f.value === length;
+    }
+    if (copy) {
+      if (f.src === runText && f.lineStart === runEnd) {
+        runEnd = f.srcEnd + 2;
+        continue;
+      }
+      if (runText !== undefined) head += runText.slice(runStart, runEnd);
+      runText = f.src;
+      runStart = f.lineStart;
+      runEnd = f.srcEnd + 2;
+      continue;
+    }
+    if (runText !== undefined) {
+      head += runText.slice(runStart, runEnd);
+      runText = undefined;
+    }
     if (spec === undefined) {
       head += f.name + ': ' + f.value + '\r\n';
       continue;
     }
     if (spec === H.contentLength) {
-      if (!lengthWritten) head += (compact ? 'l: ' : 'Content-Length: ') + String(body.length) + '\r\n';
-      lengthWritten = true;
+      head += (compact ? 'l: ' : 'Content-Length: ') + length + '\r\n';
       continue;
     }
     let value = f.value;
@@ -56,13 +100,32 @@ export function serializeMessage(msg: SipMessage, options: SerializeOptions = {}
     }
     head += (compact ? spec.compactPrefix : spec.prefix) + value + '\r\n';
   }
-  if (!lengthWritten) head += (compact ? 'l: ' : 'Content-Length: ') + String(body.length) + '\r\n';
+  if (runText !== undefined) {
+    // The empty line that ends the header section, when the run reaches it.
+    const ends = lengthWritten && runText.charCodeAt(runEnd) === 13 && runText.charCodeAt(runEnd + 1) === 10;
+    head += runText.slice(runStart, ends ? runEnd + 2 : runEnd);
+    if (ends) return encode(head, body);
+  }
+  if (!lengthWritten) head += (compact ? 'l: ' : 'Content-Length: ') + length + '\r\n';
   head += '\r\n';
+  return encode(head, body);
+}
+
+/** The head's text and the body, as bytes. */
+function encode(head: string, body: Uint8Array): Buffer {
+  // Written as if every character took one byte (plain ASCII, the usual case): one pass, without
+  // first measuring the UTF-8 length. encodeInto() reports when that was wrong.
+  const chars = head.length;
+  const out = Buffer.allocUnsafe(chars + body.length);
+  const written = ENCODER.encodeInto(head, out);
+  if (written.read === chars && written.written === chars) {
+    if (body.length > 0) out.set(body, chars);
+    return out;
+  }
+  // Non-ASCII text (UTF-8 display names, reason phrases): more bytes than characters.
   const headBytes = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafe(headBytes + body.length);
-  // Plain ASCII (the usual case) is copied byte for byte, which is cheaper than encoding.
-  if (headBytes === head.length) out.write(head, 0, headBytes, 'latin1');
-  else out.write(head, 0, 'utf8');
-  if (body.length > 0) out.set(body, headBytes);
-  return out;
+  const wide = Buffer.allocUnsafe(headBytes + body.length);
+  wide.write(head, 0, 'utf8');
+  if (body.length > 0) wide.set(body, headBytes);
+  return wide;
 }

@@ -1,7 +1,7 @@
 // SIP, SIPS and tel URIs (RFC 3261 §19.1, RFC 3966): parsing, formatting and §19.1.4 comparison.
 import { SipParseError } from './errors.js';
 import { Params } from './params.js';
-import { CLASS, HNVCHAR, HOST, IPV6, PARAMCHAR, PASSWORD, SCHEME, USER, type Origin, Scanner, isAlnum, isDigit, isHex, isUserChar, span } from './scanner.js';
+import { CLASS, type Codes, HNVCHAR, HOST, IPV6, PARAMCHAR, PASSWORD, SCHEME, USER, type Origin, Scanner, isAlnum, isDigit, isHex, isUserChar, span } from './scanner.js';
 
 export interface SipUriInit {
   scheme?: 'sip' | 'sips';
@@ -119,69 +119,76 @@ export type Uri = SipUri | TelUri | AbsoluteUri;
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+/** End of a run of characters of a class (a CLASS flag) and %HH escapes from p; stops at a malformed escape. */
+function spanEscaped(b: Codes, p: number, end: number, flag: number): number {
+  while (p < end) {
+    const c = b[p] ?? 0;
+    if (((CLASS[c] ?? 0) & flag) !== 0) p++;
+    else if (c === 37 && p + 2 < end && isHex(b[p + 1] ?? 0) && isHex(b[p + 2] ?? 0)) p += 3;
+    else break;
+  }
+  return p;
+}
+
 /** Consumes a run of characters of a class (a CLASS flag) and %HH escapes (RFC 3261 §25.1 escaped). */
 function runEscaped(sc: Scanner, end: number, flag: number): string {
-  const s = sc.s;
   const start = sc.pos;
-  let p = start;
-  while (p < end) {
-    const c = s.charCodeAt(p);
-    if (((CLASS[c] ?? 0) & flag) !== 0) p++;
-    else if (c === 37) {
-      if (p + 2 < end && isHex(s.charCodeAt(p + 1)) && isHex(s.charCodeAt(p + 2))) p += 3;
-      else sc.fail("'%' not followed by two hex digits", p);
-    } else break;
-  }
+  const p = spanEscaped(sc.b, start, end, flag);
+  if (p < end && sc.b[p] === 37) sc.fail("'%' not followed by two hex digits", p);
   sc.pos = p;
-  return s.slice(start, p);
+  return sc.s.slice(start, p);
 }
 
 function uriParams(sc: Scanner, end: number): Params {
   let flat: (string | null | boolean)[] | undefined;
-  while (sc.pos < end && sc.s.charCodeAt(sc.pos) === 59) {
+  const b = sc.b;
+  while (sc.pos < end && b[sc.pos] === 59) {
     sc.pos++;
     const name = runEscaped(sc, end, PARAMCHAR);
     if (name.length === 0) sc.fail('empty URI parameter name');
     let value: string | null = null;
-    if (sc.pos < end && sc.s.charCodeAt(sc.pos) === 61) {
+    if (sc.pos < end && b[sc.pos] === 61) {
       sc.pos++;
       value = runEscaped(sc, end, PARAMCHAR);
     }
-    (flat ??= []).push(name, value, false);
+    if (flat === undefined) flat = [name, value, false];
+    else flat.push(name, value, false);
   }
   return flat ? new Params(flat) : Params.EMPTY;
 }
 
 function uriHeaders(sc: Scanner, end: number): Params {
-  if (sc.pos >= end || sc.s.charCodeAt(sc.pos) !== 63) return Params.EMPTY;
+  const b = sc.b;
+  if (sc.pos >= end || b[sc.pos] !== 63) return Params.EMPTY;
   const flat: (string | null | boolean)[] = [];
   do {
     sc.pos++;
     const name = runEscaped(sc, end, HNVCHAR);
     if (name.length === 0) sc.fail('empty URI header name');
-    if (sc.pos >= end || sc.s.charCodeAt(sc.pos) !== 61) sc.fail("expected '=' in URI header");
+    if (sc.pos >= end || b[sc.pos] !== 61) sc.fail("expected '=' in URI header");
     sc.pos++;
     const value = runEscaped(sc, end, HNVCHAR);
     flat.push(name, value, false);
-  } while (sc.pos < end && sc.s.charCodeAt(sc.pos) === 38);
+  } while (sc.pos < end && b[sc.pos] === 38);
   return new Params(flat);
 }
 
 /** host = hostname / IPv4address / IPv6reference (RFC 3261 §25.1), from sc.pos. */
 export function parseHost(sc: Scanner, end: number): string {
   const s = sc.s;
+  const b = sc.b;
   const start = sc.pos;
-  if (s.charCodeAt(start) === 91) {
+  if (b[start] === 91) {
     // RFC 3261 §25.1 IPv6reference = "[" IPv6address "]"
     sc.pos++;
     const inner = sc.run(IPV6);
-    if (sc.pos >= end || s.charCodeAt(sc.pos) !== 93 || inner.indexOf(':') < 0) sc.fail('malformed IPv6 reference', start);
+    if (sc.pos >= end || b[sc.pos] !== 93 || inner.indexOf(':') < 0) sc.fail('malformed IPv6 reference', start);
     sc.pos++;
     return s.slice(start, sc.pos);
   }
-  const p = span(s, start, end, HOST);
+  const p = span(b, start, end, HOST);
   if (p === start) sc.fail('expected a host', start);
-  const c0 = s.charCodeAt(start);
+  const c0 = b[start];
   if (c0 === 45 || c0 === 46) sc.fail('malformed host', start);
   sc.pos = p;
   return s.slice(start, p);
@@ -193,26 +200,40 @@ function parsePort(sc: Scanner): number {
 
 function parseSipUri(sc: Scanner, end: number, scheme: 'sip' | 'sips'): SipUri {
   const s = sc.s;
+  const b = sc.b;
   let user: string | undefined;
   let password: string | undefined;
   // RFC 3261 §19.1.1: userinfo ends at '@'; neither user nor password may hold an unescaped '@'.
-  // Searched only up to end: an unbounded search would read the rest of the header section for
-  // every URI without '@' and make parsing quadratic.
-  let at = sc.pos;
-  while (at < end && s.charCodeAt(at) !== 64) at++;
-  if (at < end) {
-    user = runEscaped(sc, at, USER);
-    if (user.length === 0) sc.fail('empty user part');
-    if (sc.pos < at && s.charCodeAt(sc.pos) === 58) {
-      sc.pos++;
-      password = runEscaped(sc, at, PASSWORD);
+  // The usual "user@host" is read in one pass: user characters, then the '@'.
+  const start = sc.pos;
+  const userEnd = spanEscaped(b, start, end, USER);
+  let p = userEnd;
+  if (p < end && b[p] === 58) p = spanEscaped(b, p + 1, end, PASSWORD);
+  if (p < end && b[p] === 64 && userEnd > start) {
+    user = s.slice(start, userEnd);
+    if (userEnd < p) password = s.slice(userEnd + 1, p);
+    sc.pos = p + 1;
+  } else {
+    // Otherwise an '@' further on makes the user part malformed; without one there is none. The
+    // search starts where the scan stopped (no '@' before), and is bounded by end: an unbounded
+    // search would read the rest of the header section for every URI without '@' and make
+    // parsing quadratic.
+    let at = p;
+    while (at < end && b[at] !== 64) at++;
+    if (at < end) {
+      user = runEscaped(sc, at, USER);
+      if (user.length === 0) sc.fail('empty user part');
+      if (sc.pos < at && b[sc.pos] === 58) {
+        sc.pos++;
+        password = runEscaped(sc, at, PASSWORD);
+      }
+      if (sc.pos !== at) sc.fail(`invalid character '${s.charAt(sc.pos)}' in the user part`);
+      sc.pos = at + 1;
     }
-    if (sc.pos !== at) sc.fail(`invalid character '${s.charAt(sc.pos)}' in the user part`);
-    sc.pos = at + 1;
   }
   const host = parseHost(sc, end);
   let port: number | undefined;
-  if (sc.pos < end && s.charCodeAt(sc.pos) === 58) {
+  if (sc.pos < end && b[sc.pos] === 58) {
     sc.pos++;
     port = parsePort(sc);
   }
@@ -241,24 +262,26 @@ function parseTelUri(sc: Scanner, end: number): TelUri {
 /** Parses the URI that fills s[sc.pos, end) exactly; throws SipParseError (internal use). */
 export function scanUri(sc: Scanner, end: number): Uri {
   const s = sc.s;
+  const b = sc.b;
   const start = sc.pos;
-  const p = span(s, start, end, SCHEME);
-  if (p === start || p >= end || s.charCodeAt(p) !== 58 || !isAlnum(s.charCodeAt(start)) || isDigit(s.charCodeAt(start))) {
+  const p = span(b, start, end, SCHEME);
+  const c0 = b[start] ?? 0;
+  if (p === start || p >= end || b[p] !== 58 || !isAlnum(c0) || isDigit(c0)) {
     sc.fail('expected a URI scheme', start);
   }
   sc.pos = p + 1;
   // Schemes are case-insensitive (RFC 3261 §19.1.1); compare without allocating.
-  const c0 = s.charCodeAt(start) | 0x20;
+  const c0l = c0 | 0x20;
   const len = p - start;
-  if (c0 === 115 && (len === 3 || len === 4) && (s.charCodeAt(start + 1) | 0x20) === 105 && (s.charCodeAt(start + 2) | 0x20) === 112) {
+  if (c0l === 115 && (len === 3 || len === 4) && ((b[start + 1] ?? 0) | 0x20) === 105 && ((b[start + 2] ?? 0) | 0x20) === 112) {
     if (len === 3) return parseSipUri(sc, end, 'sip');
-    if ((s.charCodeAt(start + 3) | 0x20) === 115) return parseSipUri(sc, end, 'sips');
+    if (((b[start + 3] ?? 0) | 0x20) === 115) return parseSipUri(sc, end, 'sips');
   }
-  if (c0 === 116 && len === 3 && (s.charCodeAt(start + 1) | 0x20) === 101 && (s.charCodeAt(start + 2) | 0x20) === 108) return parseTelUri(sc, end);
+  if (c0l === 116 && len === 3 && ((b[start + 1] ?? 0) | 0x20) === 101 && ((b[start + 2] ?? 0) | 0x20) === 108) return parseTelUri(sc, end);
   const scheme = s.slice(start, p).toLowerCase();
   // RFC 3261 §25.1 absoluteURI: opaque here; refuse characters no URI may carry raw.
   for (let i = sc.pos; i < end; i++) {
-    const c = s.charCodeAt(i);
+    const c = b[i] ?? 0;
     if (c <= 32 || c === 34 || c === 60 || c === 62 || c === 127) sc.fail('invalid character in URI', i);
   }
   if (sc.pos >= end) sc.fail('empty URI');
@@ -272,7 +295,7 @@ export type UriResult = { ok: true; uri: Uri } | { ok: false; error: SipParseErr
 /** Parses a URI given as text ("sip:alice@example.com;transport=tcp"). Never throws. */
 export function parseUri(text: string, origin?: Origin): UriResult {
   try {
-    const sc = new Scanner(text, origin);
+    const sc = Scanner.of(text, origin);
     return { ok: true, uri: scanUri(sc, text.length) };
   } catch (e) {
     if (e instanceof SipParseError) return { ok: false, error: e };

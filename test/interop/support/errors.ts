@@ -9,6 +9,8 @@ export const TOOL_PACKAGES = {
   sipp: 'sip-tester',
   tshark: 'tshark',
   dumpcap: 'wireshark-common',
+  /** The softphone of the media interop tests (baresip-core holds its modules). */
+  baresip: 'baresip',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

@@ -74,4 +74,28 @@ describe('MockMediaEngine', () => {
     expect(() => s.getStats()).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CLOSED' }));
     expect(() => engine.playTone({ dtmf: '1' })).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CLOSED' }));
   });
+
+  it('rings, switches the audio path and reports device events and audio statistics as the native engine does', () => {
+    const engine = new MockMediaEngine();
+    engine.ring({ country: 'US' });
+    expect(engine.ringing).toMatchObject({ kind: 'tone', spec: { repeat: true } });
+    expect(engine.ringing?.kind === 'tone' ? engine.ringing.spec.segments.map((seg) => seg.durationMs) : []).toEqual([2000, 4000]);
+    engine.ring({ wav: '/usr/share/offhook/ring.wav', loop: false });
+    expect(engine.ringing).toEqual({ kind: 'wav', path: '/usr/share/offhook/ring.wav', loop: false, gainDb: 0 });
+    expect(() => engine.ring({ country: 'US', cadenceMs: [0] })).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CONFIG', field: 'cadenceMs' }));
+    engine.stopRing();
+    expect(engine.ringing).toBeNull();
+    engine.setAudioPath('speaker');
+    expect(() => engine.setAudioPath('car' as 'speaker')).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CONFIG', field: 'path' }));
+    engine.setAudioStats({ backend: 'alsa', deviceOk: false, deviceErrors: 1 });
+    expect(engine.getAudioStats()).toMatchObject({ backend: 'alsa', path: 'speaker', deviceOk: false, deviceErrors: 1, conference: [] });
+    const seen: MediaEngineEvent[] = [];
+    engine.on('deviceRecovered', (e) => seen.push(e));
+    engine.on('deviceOpened', (e) => seen.push(e));
+    const setup = { device: 'plughw:CARD=Device,DEV=0', format: 'S16_LE', channels: 1, rateHz: 48000, periodFrames: 480, bufferFrames: 1440 };
+    engine.emit({ type: 'deviceOpened', timeMs: 5, capture: setup, playback: setup, linked: true, realtime: false, realtimePriority: 40, realtimeError: 'EPERM' });
+    engine.emit({ type: 'deviceRecovered', timeMs: 5, device: setup.device, downMs: 2000 });
+    expect(seen.map((e) => e.type)).toEqual(['deviceOpened', 'deviceRecovered']);
+    expect(engine.calls.map((c) => c.method)).toEqual(['ring', 'ring', 'stopRing', 'setAudioPath']);
+  });
 });

@@ -82,6 +82,37 @@ describe('Via (RFC 3261 §20.42, RFC 3581)', () => {
   });
 });
 
+describe('Via, however its protocol is written', () => {
+  it.each([
+    ['SIP/2.0/UDP h;branch=z9hG4bK1', 'SIP/2.0', 'UDP'],
+    ['SIP / 2.0 / TCP h;branch=z9hG4bK1', 'SIP/2.0', 'TCP'],
+    ['SIP/2.0/ TLS h;branch=z9hG4bK1', 'SIP/2.0', 'TLS'],
+    ['sip/2.0/UDP h;branch=z9hG4bK1', 'sip/2.0', 'UDP'],
+    ['SIP/2.1/UDP h;branch=z9hG4bK1', 'SIP/2.1', 'UDP'],
+    ['SIP/2.0/X-NEW h;branch=z9hG4bK1', 'SIP/2.0', 'X-NEW'],
+  ])('%s', (value, protocol, transport) => {
+    const m = request();
+    m.set('Via', value);
+    expect(m.topVia).toMatchObject({ protocol, transport, host: 'h', branch: 'z9hG4bK1' });
+  });
+
+  it.each([
+    ['rport=65535', true],
+    ['rport=00080', true],
+    ['rport=65536', false],
+    ['rport=123456', false],
+    ['rport=8a', false],
+    ['RPORT=1', true],
+    ['ttl=255', true],
+    ['ttl=256', false],
+    ['TTL=', false],
+  ])('checks the numbers of %s', (param, ok) => {
+    const m = request();
+    m.set('Via', `SIP/2.0/UDP h;branch=z9hG4bK1;${param}`);
+    expect(m.parseAllHeaders() === undefined).toBe(ok);
+  });
+});
+
 describe('name-addr and addr-spec (RFC 3261 §20.10)', () => {
   it.each([
     ['"Alice \\"A\\" Liddell" <sip:alice@example.com>;tag=x1', 'Alice "A" Liddell', 'sip:alice@example.com', 'x1'],
@@ -95,6 +126,21 @@ describe('name-addr and addr-spec (RFC 3261 §20.10)', () => {
     expect(m.from.displayName).toBe(displayName);
     expect(m.from.uri.toString()).toBe(u);
     expect(m.from.tag).toBe(tag);
+  });
+
+  it.each([
+    ['  Bob   <sip:b@example.com>', 'Bob'],
+    ['\tBob\t<sip:b@example.com>', 'Bob'],
+    ['Bob Lee <sip:b@example.com>', 'Bob Lee'],
+    ['<sip:b@example.com>', undefined],
+    ['\u00a0Zoë\u00a0<sip:b@example.com>', 'Zoë'],
+    ['"" <sip:b@example.com>', ''],
+    [`"${'n'.repeat(40)}" <sip:b@example.com>`, 'n'.repeat(40)],
+    [`"${'n'.repeat(40)}\\"q" <sip:b@example.com>`, `${'n'.repeat(40)}"q`],
+  ])('display name of %s', (value, displayName) => {
+    const m = request();
+    m.set('To', value);
+    expect(m.to.displayName).toBe(displayName);
   });
 
   it('formats with quotes and brackets', () => {

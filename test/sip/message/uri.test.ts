@@ -13,6 +13,10 @@ describe('parseUri', () => {
     ['sip:alice@[2001:db8::10]', { host: '[2001:db8::10]' }],
     ['sip:atlanta.com;method=REGISTER?to=alice%40atlanta.com', { host: 'atlanta.com' }],
     ['sip:alice;day=tuesday@atlanta.com', { user: 'alice;day=tuesday', host: 'atlanta.com' }],
+    ['sip:alice:@atlanta.com', { user: 'alice', password: '', host: 'atlanta.com' }],
+    ['sip:a%40b:p%3Aw@atlanta.com', { user: 'a%40b', password: 'p%3Aw', host: 'atlanta.com' }],
+    ['sip:atlanta.com:5060;transport=udp', { user: undefined, password: undefined, host: 'atlanta.com', port: 5060 }],
+    ['sip:atlanta.com;maddr=x@y', { user: 'atlanta.com;maddr=x', host: 'y' }],
   ])('%s', (text, fields) => {
     const r = parseUri(text);
     if (!r.ok) throw r.error;
@@ -54,6 +58,11 @@ describe('parseUri', () => {
     ['sip:al ice@host', /user part|unexpected/],
     ['sip:alice@[::1', /IPv6/],
     ['sip:alice%4@host', /'%' not followed by two hex digits/],
+    ['sip:al%zzice@host', /'%' not followed by two hex digits/],
+    ['sip:a:b%4@host', /'%' not followed by two hex digits/],
+    ['sip::pw@host', /empty user/],
+    ['sip:a:b:c@host', /invalid character ':' in the user part/],
+    ['sip:a<b@host', /invalid character '<' in the user part/],
     ['sip:host;=x', /empty URI parameter name/],
     ['sip:host?x', /expected '='/],
     ['tel:', /telephone number/],

@@ -19,6 +19,8 @@ struct AudioBackendOptions {
   /// Engine rate and period: every read() and write() moves exactly period_frames mono samples.
   int sample_rate_hz = 16000;
   size_t period_frames = 160;
+  /// The engine runs on the virtual clock (tests): no real-time scheduling, no device pacing.
+  bool virtual_clock = false;
   std::map<std::string, std::string, std::less<>> strings;
   std::map<std::string, double, std::less<>> numbers;
 
@@ -38,6 +40,29 @@ struct AudioError {
   int err = 0;
   std::string message;
   std::string device;
+};
+
+/// What a device was set up with, as the driver chose it (snd_pcm_hw_params_get_*), per direction.
+struct AudioDeviceSetup {
+  std::string device;
+  /// ALSA format name ("S16_LE", "S32_LE" ...).
+  std::string format;
+  int channels = 0;
+  int rate_hz = 0;
+  size_t period_frames = 0;
+  size_t buffer_frames = 0;
+};
+
+/// Reported once per (re)opening of a device (the deviceOpened event).
+struct AudioDeviceInfo {
+  AudioDeviceSetup capture;
+  AudioDeviceSetup playback;
+  /// Capture and playback started and stopped together (snd_pcm_link: one card, one clock).
+  bool linked = false;
+  /// The media thread got SCHED_FIFO at `realtime_priority`; when refused, realtime_err says why.
+  bool realtime = false;
+  int realtime_priority = 0;
+  int realtime_err = 0;
 };
 
 /// One audio device. open() and close() run on the JS thread (engine creation and shutdown); read()
@@ -61,6 +86,11 @@ class AudioBackend {
   /// Capture overruns and playback underruns so far (a file never has any).
   virtual uint64_t capture_xruns() const noexcept { return 0; }
   virtual uint64_t playback_xruns() const noexcept { return 0; }
+  /// Output latency in engine-rate frames beyond the one period the tick order adds (what the device
+  /// buffers before the speaker plays it), so that the echo canceller's reference lines up.
+  virtual size_t echo_delay_frames() const noexcept { return 0; }
+  /// Media thread, after each tick: true once after every (re)opening, with what was set up.
+  virtual bool take_opened(AudioDeviceInfo& /*info*/) noexcept { return false; }
   /// Flushes and releases the device; false with `error` when that failed (a WAV header not fixed).
   virtual bool close(AudioError& error) noexcept = 0;
 };
@@ -78,6 +108,7 @@ std::vector<std::string> audio_backend_name_list();
 
 std::unique_ptr<AudioBackend> make_file_backend();
 std::unique_ptr<AudioBackend> make_null_backend();
+std::unique_ptr<AudioBackend> make_alsa_backend();
 
 }  // namespace offhook::engine
 

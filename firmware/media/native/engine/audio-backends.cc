@@ -18,8 +18,8 @@ class NullBackend final : public AudioBackend {
   bool close(AudioError& /*error*/) noexcept override { return true; }
 };
 
-// `alsa` will be added here by the engineer writing it.
-const std::array<AudioBackendInfo, 2> kBackends = {{
+const std::array<AudioBackendInfo, 3> kBackends = {{
+    {"alsa", make_alsa_backend},
     {"file", make_file_backend},
     {"null", make_null_backend},
 }};

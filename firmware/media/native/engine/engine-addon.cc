@@ -2,6 +2,7 @@
 #include "engine/engine-addon.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -78,6 +79,34 @@ Direction parse_direction(const Reader& r) {
   throw Napi::TypeError::New(r.raw().Env(), r.field("direction") + " must be 'sendrecv', 'sendonly', 'recvonly' or 'inactive'");
 }
 
+/// NativeSrtpParams in native-addon.ts: the suite's RFC 4568 §6.2 name and two 30-octet key-salts.
+srtp::Params parse_srtp(const Reader& r) {
+  Napi::Env env = r.raw().Env();
+  srtp::Params p;
+  const std::string suite = r.string("suite", nullptr);
+  if (suite == "AES_CM_128_HMAC_SHA1_80") {
+    p.suite = srtp::Suite::kAesCm128HmacSha1_80;
+  } else if (suite == "AES_CM_128_HMAC_SHA1_32") {
+    p.suite = srtp::Suite::kAesCm128HmacSha1_32;
+  } else {
+    throw Napi::TypeError::New(env, r.field("suite") + " must be 'AES_CM_128_HMAC_SHA1_80' or 'AES_CM_128_HMAC_SHA1_32'");
+  }
+  auto key = [&](const char* name, srtp::KeySalt& out) {
+    const Napi::Value v = r.raw().Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(env, r.field(name) + " must be a Uint8Array");
+    }
+    const Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
+    if (bytes.ByteLength() != srtp::kKeySaltBytes) {
+      throw Napi::RangeError::New(env, r.field(name) + " must hold 30 octets (RFC 4568 §6.2.1: 128-bit master key + 112-bit salt)");
+    }
+    std::memcpy(out.bytes.data(), bytes.Data(), srtp::kKeySaltBytes);
+  };
+  key("localKey", p.local_key);
+  key("remoteKey", p.remote_key);
+  return p;
+}
+
 /// NativeStreamMedia in native-addon.ts.
 StreamMedia parse_media(const Reader& r) {
   StreamMedia m;
@@ -109,6 +138,7 @@ StreamMedia parse_media(const Reader& r) {
     m.jitter.max_delay_ms = j.integer("maxDelayMs", m.jitter.max_delay_ms, 0, 5000);
     m.jitter.initial_delay_ms = j.integer("initialDelayMs", m.jitter.initial_delay_ms, 0, 5000);
   }
+  if (r.has("srtp")) m.srtp = parse_srtp(r.object("srtp"));
   return m;
 }
 
@@ -144,6 +174,7 @@ ToneSpec parse_tone(const Reader& r, int sample_rate_hz) {
     seg.duration_ms = s.integer("durationMs", 0, 0, 600000);
     seg.modulation_hz = s.number("modulationHz", 0, 0, 1000, false);
     seg.level_dbm0 = s.number("levelDbm0", -13, -60, 3, false);
+    seg.alternate_ms = s.integer("alternateMs", 0, 0, 10000);
     const Napi::Value f = v.As<Napi::Object>().Get("frequenciesHz");
     if (!f.IsArray()) throw Napi::TypeError::New(env, s.field("frequenciesHz") + " must be an array");
     Napi::Array freqs = f.As<Napi::Array>();
@@ -164,6 +195,14 @@ ToneSpec parse_tone(const Reader& r, int sample_rate_hz) {
   return spec;
 }
 
+AudioPath parse_path(const Reader& r, const char* key) {
+  AudioPath path = AudioPath::kHandset;
+  if (!parse_audio_path(r.string(key, nullptr), path)) {
+    throw Napi::TypeError::New(r.raw().Env(), r.field(key) + " must be 'handset', 'speaker' or 'headset'");
+  }
+  return path;
+}
+
 /// NativeEngineOptions in native-addon.ts.
 EngineOptions parse_engine(const Reader& r) {
   Napi::Env env = r.raw().Env();
@@ -181,6 +220,21 @@ EngineOptions parse_engine(const Reader& r) {
   if (r.has("randomSeed")) {
     o.has_seed = true;
     o.seed = static_cast<uint64_t>(r.number("randomSeed", 0, 0, 9007199254740991.0));
+  }
+  if (r.has("audioPath")) o.processing.path = parse_path(r, "audioPath");
+  if (r.has("audioProcessing")) {
+    const Reader all = r.object("audioProcessing");
+    for (size_t i = 0; i < kAudioPathCount; ++i) {
+      const char* name = audio_path_name(static_cast<AudioPath>(i));
+      if (!all.has(name)) continue;
+      const Reader p = all.object(name);
+      PathProcessing& settings = o.processing.paths[i];
+      settings.aec = p.boolean("aec", settings.aec);
+      settings.aec_tail_ms = p.integer("aecTailMs", settings.aec_tail_ms, 10, 1000);
+      settings.noise_suppression_db = p.integer("noiseSuppressionDb", settings.noise_suppression_db, -60, 0);
+      settings.agc = p.boolean("agc", settings.agc);
+      settings.agc_level_dbfs = p.number("agcLevelDbfs", settings.agc_level_dbfs, -60, 0, false);
+    }
   }
   const Reader audio = r.object("audio");
   o.audio.name = audio.string("backend", nullptr);
@@ -239,6 +293,8 @@ Napi::Object stats_object(Napi::Env env, const StreamStats& s) {
   num("fecRecoveredFrames", static_cast<double>(s.fec_recovered_frames));
   num("comfortNoiseMs", static_cast<double>(s.comfort_noise_ms));
   num("invalidPackets", static_cast<double>(s.invalid_packets));
+  num("srtpAuthFailures", static_cast<double>(s.srtp_auth_failures));
+  num("srtpReplayDropped", static_cast<double>(s.srtp_replay_dropped));
   num("unknownPayloadType", static_cast<double>(s.unknown_payload_type));
   num("ssrcChanges", static_cast<double>(s.ssrc_changes));
   num("jitterMs", s.jitter_ms);
@@ -266,6 +322,45 @@ Napi::Object stats_object(Napi::Env env, const StreamStats& s) {
   num("effectiveLossPercent", s.effective_loss_percent);
   num("rFactor", s.r_factor);
   num("mos", s.mos);
+  return o;
+}
+
+Napi::Object setup_object(Napi::Env env, const AudioDeviceSetup& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("device", Napi::String::New(env, s.device));
+  o.Set("format", Napi::String::New(env, s.format));
+  o.Set("channels", Napi::Number::New(env, s.channels));
+  o.Set("rateHz", Napi::Number::New(env, s.rate_hz));
+  o.Set("periodFrames", Napi::Number::New(env, static_cast<double>(s.period_frames)));
+  o.Set("bufferFrames", Napi::Number::New(env, static_cast<double>(s.buffer_frames)));
+  return o;
+}
+
+/// AudioStats in media-engine.ts.
+Napi::Object audio_stats_object(Napi::Env env, const AudioStats& a) {
+  Napi::Object o = Napi::Object::New(env);
+  auto num = [&](const char* key, double value) { o.Set(key, Napi::Number::New(env, value)); };
+  o.Set("backend", Napi::String::New(env, a.backend));
+  o.Set("path", Napi::String::New(env, audio_path_name(a.path)));
+  o.Set("deviceOk", Napi::Boolean::New(env, a.device_ok));
+  if (a.has_device_info) {
+    Napi::Object device = Napi::Object::New(env);
+    device.Set("capture", setup_object(env, a.device_info.capture));
+    device.Set("playback", setup_object(env, a.device_info.playback));
+    device.Set("linked", Napi::Boolean::New(env, a.device_info.linked));
+    device.Set("realtime", Napi::Boolean::New(env, a.device_info.realtime));
+    o.Set("device", device);
+  } else {
+    o.Set("device", env.Null());
+  }
+  num("captureXruns", static_cast<double>(a.capture_xruns));
+  num("playbackXruns", static_cast<double>(a.playback_xruns));
+  num("lateTicks", static_cast<double>(a.late_ticks));
+  num("deviceErrors", static_cast<double>(a.device_errors));
+  num("deviceRecoveries", static_cast<double>(a.device_recoveries));
+  Napi::Array conference = Napi::Array::New(env, a.conference.size());
+  for (uint32_t i = 0; i < a.conference.size(); ++i) conference.Set(i, Napi::Number::New(env, a.conference[i]));
+  o.Set("conference", conference);
   return o;
 }
 
@@ -315,6 +410,20 @@ Napi::Object event_object(Napi::Env env, const Event& e) {
       str("type", "rtcpBye");
       num("streamId", e.stream_id);
       num("ssrc", e.ssrc);
+      break;
+    case Event::Kind::kDeviceRecovered:
+      str("type", "deviceRecovered");
+      str("device", e.device);
+      num("downMs", e.down_ms);
+      break;
+    case Event::Kind::kDeviceOpened:
+      str("type", "deviceOpened");
+      o.Set("capture", setup_object(env, e.device_info.capture));
+      o.Set("playback", setup_object(env, e.device_info.playback));
+      o.Set("linked", Napi::Boolean::New(env, e.device_info.linked));
+      o.Set("realtime", Napi::Boolean::New(env, e.device_info.realtime));
+      num("realtimePriority", e.device_info.realtime_priority);
+      str("realtimeError", e.device_info.realtime_err != 0 ? errno_name(e.device_info.realtime_err) : "");
       break;
     case Event::Kind::kToneEnded:
       str("type", "toneEnded");
@@ -397,6 +506,13 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
                            InstanceMethod<&MediaEngineHandle::GetStats>("getStats"),
                            InstanceMethod<&MediaEngineHandle::PlayTone>("playTone"),
                            InstanceMethod<&MediaEngineHandle::StopTone>("stopTone"),
+                           InstanceMethod<&MediaEngineHandle::RingTone>("ringTone"),
+                           InstanceMethod<&MediaEngineHandle::RingWav>("ringWav"),
+                           InstanceMethod<&MediaEngineHandle::StopRing>("stopRing"),
+                           InstanceMethod<&MediaEngineHandle::JoinConference>("joinConference"),
+                           InstanceMethod<&MediaEngineHandle::SplitConference>("splitConference"),
+                           InstanceMethod<&MediaEngineHandle::SetAudioPath>("setAudioPath"),
+                           InstanceMethod<&MediaEngineHandle::GetAudioStats>("getAudioStats"),
                            InstanceMethod<&MediaEngineHandle::Advance>("advance"),
                            InstanceMethod<&MediaEngineHandle::NowMs>("nowMs"),
                            InstanceMethod<&MediaEngineHandle::FlushEvents>("flushEvents"),
@@ -554,6 +670,72 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
     ToneSpec spec = parse_tone(Reader(info[0].As<Napi::Object>(), "tone"), e.sample_rate_hz());
     guarded(env, [&] { e.play_tone(std::move(spec)); });
     return env.Undefined();
+  }
+
+  // ringTone(spec: NativeToneSpec): the ringer's cadence.
+  Napi::Value RingTone(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "ring must be an object");
+    ToneSpec spec = parse_tone(Reader(info[0].As<Napi::Object>(), "ring"), e.sample_rate_hz());
+    guarded(env, [&] { e.ring_tone(std::move(spec)); });
+    return env.Undefined();
+  }
+
+  // ringWav({ path, loop, gainDb })
+  Napi::Value RingWav(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "ring must be an object");
+    const Reader r(info[0].As<Napi::Object>(), "ring");
+    const std::string path = r.string("path", nullptr);
+    const bool loop = r.boolean("loop", true);
+    const double gain_db = r.number("gainDb", 0, -60, 20, false);
+    guarded(env, [&] { e.ring_wav(path, loop, gain_db); });
+    return env.Undefined();
+  }
+
+  Napi::Value StopRing(const Napi::CallbackInfo& info) {
+    engine(info.Env()).stop_ring();
+    return info.Env().Undefined();
+  }
+
+  // joinConference(streamIds: number[])
+  Napi::Value JoinConference(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "streamIds must be an array");
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<uint32_t> ids;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const Napi::Value v = list.Get(i);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, "streamIds[" + std::to_string(i) + "] must be a number");
+      ids.push_back(v.As<Napi::Number>().Uint32Value());
+    }
+    guarded(env, [&] { e.join_conference(ids); });
+    return env.Undefined();
+  }
+
+  Napi::Value SplitConference(const Napi::CallbackInfo& info) {
+    engine(info.Env()).split_conference();
+    return info.Env().Undefined();
+  }
+
+  // setAudioPath('handset' | 'speaker' | 'headset')
+  Napi::Value SetAudioPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    AudioPath path = AudioPath::kHandset;
+    if (!info[0].IsString() || !parse_audio_path(info[0].As<Napi::String>().Utf8Value(), path)) {
+      throw Napi::TypeError::New(env, "path must be 'handset', 'speaker' or 'headset'");
+    }
+    guarded(env, [&] { e.set_audio_path(path); });
+    return env.Undefined();
+  }
+
+  Napi::Value GetAudioStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return audio_stats_object(env, engine(env).audio_stats());
   }
 
   Napi::Value StopTone(const Napi::CallbackInfo& info) {

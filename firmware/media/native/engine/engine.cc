@@ -8,11 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <system_error>
 
 #include "engine/engine-error.h"
+#include "engine/resampler.h"
+#include "engine/wav.h"
 
 namespace offhook::engine {
 namespace {
@@ -22,11 +25,6 @@ constexpr uint64_t kNtpUnixOffset = 2208988800ULL;
 /// A tick that starts more than this many periods late makes the clock skip ahead instead of
 /// bursting through the backlog (after a suspend, or a debugger stop).
 constexpr int64_t kMaxLatePeriods = 5;
-
-class PassThroughEchoCanceller final : public EchoCanceller {
- public:
-  void process(int16_t* /*capture*/, const int16_t* /*playback*/, size_t /*frames*/) noexcept override {}
-};
 
 uint64_t ntp_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
@@ -47,8 +45,12 @@ Engine::Engine(const EngineOptions& options, EventSink& events)
     : clock_(options.clock),
       events_(events),
       random_(options.has_seed ? options.seed : random_seed()),
+      processing_options_(options.processing),
       origin_(std::chrono::steady_clock::now()),
-      tones_(options.sample_rate_hz) {
+      tones_(options.sample_rate_hz),
+      ring_(options.sample_rate_hz),
+      processor_(options.sample_rate_hz, static_cast<size_t>(std::max(options.sample_rate_hz, 100) / 100)),
+      path_(options.processing.path) {
   const int rate = options.sample_rate_hz;
   if (rate != 8000 && rate != 16000 && rate != 32000 && rate != 48000) {
     throw EngineError("ERR_MEDIA_CONFIG", "sampleRateHz must be 8000, 16000, 32000 or 48000");
@@ -62,6 +64,13 @@ Engine::Engine(const EngineOptions& options, EventSink& events)
   capture_.assign(context_.period_frames, 0);
   playback_.assign(context_.period_frames, 0);
   mix_.assign(context_.period_frames, 0);
+  leg_send_.assign(context_.period_frames, 0);
+  conference_sum_.assign(context_.period_frames, 0);
+  try {
+    processor_.configure(processing_options_.paths[static_cast<size_t>(path_)]);
+  } catch (const std::exception& e) {
+    throw EngineError("ERR_MEDIA_CONFIG", std::string("audio processing (speexdsp): ") + e.what());
+  }
 
   const AudioBackendInfo* info = find_audio_backend(options.audio.name);
   if (info == nullptr) {
@@ -71,13 +80,13 @@ Engine::Engine(const EngineOptions& options, EventSink& events)
   AudioBackendOptions audio = options.audio;
   audio.sample_rate_hz = rate;
   audio.period_frames = context_.period_frames;
+  audio.virtual_clock = clock_ == ClockMode::kVirtual;
   AudioError error;
   if (!backend_->open(audio, error)) {
     throw EngineError("ERR_MEDIA_DEVICE", std::string(backend_->name()) + " audio backend: " + error.message +
                                               (error.err != 0 ? std::string(" (") + std::strerror(error.err) + ")" : ""),
                       error.err, "open", error.device);
   }
-  echo_ = std::make_unique<PassThroughEchoCanceller>();
 
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) {
@@ -198,7 +207,8 @@ void Engine::network_loop() noexcept {
 void Engine::tick(int64_t now) noexcept {
   const size_t frames = context_.period_frames;
   AudioError error;
-  if (!backend_->read(capture_.data(), frames, error)) {
+  const bool captured = backend_->read(capture_.data(), frames, error);
+  if (!captured) {
     std::fill(capture_.begin(), capture_.end(), int16_t{0});
     if (!capture_failed_) device_error(error, true, now);
     capture_failed_ = true;
@@ -217,40 +227,111 @@ void Engine::tick(int64_t now) noexcept {
     }
     context_.capture_xruns = backend_->capture_xruns();
     context_.playback_xruns = backend_->playback_xruns();
-    // The echo canceller sees the microphone and what the speaker played in the previous period.
-    echo_->process(capture_.data(), playback_.data(), frames);
-    for (const auto& s : streams_) s->on_capture(capture_.data(), frames, now);
-    std::fill(mix_.begin(), mix_.end(), 0);
-    for (const auto& s : streams_) s->render(mix_.data(), frames, now);
+    // The echo canceller sees the microphone and what the speaker played in the previous period
+    // (plus the device's own output latency); then noise suppression and AGC (audio-processing.h).
+    if (captured) processor_.process(capture_.data(), playback_.data(), frames, backend_->echo_delay_frames());
+    mix_streams(now);
     if (tones_.render(mix_.data(), frames)) {
       try {
         auto e = std::make_unique<Event>();
         e->kind = Event::Kind::kToneEnded;
-        e->engine_time_ms = static_cast<double>(now) / 1000.0;
-        events_.post(std::move(e));
+        post_event(std::move(e), now);
       } catch (const std::bad_alloc&) {
       }
     }
+    ring_.render(mix_.data(), frames);
     for (size_t i = 0; i < frames; ++i) playback_[i] = static_cast<int16_t>(std::clamp(mix_[i], -32768, 32767));
     for (const auto& s : streams_) s->on_timers(now);
   }
-  if (!backend_->write(playback_.data(), frames, error)) {
+  const bool played = backend_->write(playback_.data(), frames, error);
+  if (!played) {
     if (!playback_failed_) device_error(error, false, now);
     playback_failed_ = true;
   } else {
     playback_failed_ = false;
   }
+  device_events(captured && played, now);
+}
+
+void Engine::mix_streams(int64_t now) noexcept {
+  const size_t frames = context_.period_frames;
+  const size_t legs = std::min(streams_.size(), legs_.size());
+  std::fill(mix_.begin(), mix_.end(), 0);
+  std::fill(conference_sum_.begin(), conference_sum_.end(), 0);
+  // Play-out first, each stream into its own buffer: a conference leg sends what the others play.
+  for (size_t i = 0; i < legs; ++i) {
+    std::vector<int32_t>& leg = legs_[i];
+    std::fill(leg.begin(), leg.end(), 0);
+    streams_[i]->render(leg.data(), frames, now);
+    in_conference_[i] = std::find(conference_.begin(), conference_.end(), streams_[i]->id()) != conference_.end();
+    for (size_t k = 0; k < frames; ++k) mix_[k] += leg[k];
+    if (in_conference_[i]) {
+      for (size_t k = 0; k < frames; ++k) conference_sum_[k] += leg[k];
+    }
+  }
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    if (i >= legs || !in_conference_[i]) {
+      streams_[i]->on_capture(capture_.data(), frames, now);
+      continue;
+    }
+    // Mix-minus: the local phone is the mixer of RFC 7667's Topo-Mixer, and each leg gets the
+    // microphone plus every other leg, never its own audio (which its talker would hear as an echo).
+    const std::vector<int32_t>& own = legs_[i];
+    for (size_t k = 0; k < frames; ++k) {
+      leg_send_[k] = static_cast<int16_t>(std::clamp(capture_[k] + conference_sum_[k] - own[k], -32768, 32767));
+    }
+    streams_[i]->on_capture(leg_send_.data(), frames, now);
+  }
+}
+
+void Engine::post_event(std::unique_ptr<Event> event, int64_t now) noexcept {
+  event->engine_time_ms = static_cast<double>(now) / 1000.0;
+  events_.post(std::move(event));
 }
 
 void Engine::device_error(const AudioError& error, bool capture, int64_t now) noexcept {
   try {
     auto e = std::make_unique<Event>();
     e->kind = Event::Kind::kDeviceError;
-    e->engine_time_ms = static_cast<double>(now) / 1000.0;
     e->err = error.err;
     e->message = std::string(backend_->name()) + (capture ? " capture: " : " playback: ") + error.message;
     e->device = error.device;
-    events_.post(std::move(e));
+    last_error_device_ = error.device;
+    post_event(std::move(e), now);
+  } catch (const std::bad_alloc&) {
+  }
+}
+
+void Engine::device_events(bool ok, int64_t now) noexcept {
+  AudioDeviceInfo info;
+  bool opened = false;
+  try {
+    opened = backend_->take_opened(info);
+  } catch (const std::bad_alloc&) {
+  }
+  std::lock_guard<std::mutex> guard(mutex_);
+  try {
+    if (opened) {
+      has_device_info_ = true;
+      device_info_ = info;
+      auto e = std::make_unique<Event>();
+      e->kind = Event::Kind::kDeviceOpened;
+      e->device_info = std::move(info);
+      post_event(std::move(e), now);
+    }
+    if (!ok && device_ok_) {
+      device_ok_ = false;
+      device_down_since_us_ = now;
+      ++device_errors_;
+    } else if (ok && !device_ok_) {
+      device_ok_ = true;
+      ++device_recoveries_;
+      auto e = std::make_unique<Event>();
+      e->kind = Event::Kind::kDeviceRecovered;
+      e->device = last_error_device_;
+      e->down_ms = static_cast<double>(now - device_down_since_us_) / 1000.0;
+      post_event(std::move(e), now);
+    }
   } catch (const std::bad_alloc&) {
   }
 }
@@ -281,6 +362,11 @@ StreamInfo Engine::create_stream(const StreamConfig& config) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto stream = std::make_shared<Stream>(next_stream_id_, config, context_);
   ++next_stream_id_;
+  legs_.reserve(streams_.size() + 1);
+  in_conference_.reserve(streams_.size() + 1);
+  streams_.reserve(streams_.size() + 1);
+  legs_.emplace_back(context_.period_frames, 0);
+  in_conference_.push_back(false);
   streams_.push_back(stream);
   wake_network();
   return {stream->id(), stream->local_rtp_port(), stream->local_rtcp_port(), stream->local_ssrc()};
@@ -310,6 +396,10 @@ void Engine::close_stream(uint32_t id) {
   auto stream = find(id);
   stream->stop(now_us());
   streams_.erase(std::remove(streams_.begin(), streams_.end(), stream), streams_.end());
+  legs_.resize(streams_.size());
+  in_conference_.resize(streams_.size());
+  conference_.erase(std::remove(conference_.begin(), conference_.end(), id), conference_.end());
+  if (conference_.size() < 2) conference_.clear();  // one leg left is a plain call
   wake_network();
 }
 
@@ -333,6 +423,88 @@ void Engine::play_tone(ToneSpec spec) {
 void Engine::stop_tone() {
   std::lock_guard<std::mutex> guard(mutex_);
   tones_.stop();
+}
+
+void Engine::ring_tone(ToneSpec spec) {
+  check_open();
+  std::lock_guard<std::mutex> guard(mutex_);
+  ring_.play_tone(std::move(spec));
+}
+
+void Engine::ring_samples(std::vector<int16_t> samples, bool loop, double gain) {
+  check_open();
+  std::lock_guard<std::mutex> guard(mutex_);
+  ring_.play_samples(std::move(samples), loop, gain);
+}
+
+void Engine::ring_wav(const std::string& path, bool loop, double gain_db) {
+  check_open();
+  wav::Audio audio;
+  std::string message;
+  int err = 0;
+  if (!wav::read(path, audio, message, err)) {
+    throw EngineError(err != 0 ? "ERR_MEDIA_SYSTEM" : "ERR_MEDIA_CONFIG", "ring wav " + path + ": " + message, err, "open", path);
+  }
+  std::vector<int16_t> samples;
+  if (audio.sample_rate_hz != context_.sample_rate_hz) {
+    Resampler resampler(audio.sample_rate_hz, context_.sample_rate_hz);
+    resampler.process(audio.samples.data(), audio.samples.size(), samples);
+  } else {
+    samples = std::move(audio.samples);
+  }
+  if (samples.empty()) throw EngineError("ERR_MEDIA_CONFIG", "ring wav " + path + ": no samples");
+  ring_samples(std::move(samples), loop, std::pow(10.0, gain_db / 20.0));
+}
+
+void Engine::stop_ring() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  ring_.stop();
+}
+
+void Engine::join_conference(const std::vector<uint32_t>& ids) {
+  check_open();
+  if (ids.size() < 2) throw EngineError("ERR_MEDIA_CONFIG", "a conference needs at least 2 streams");
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    find(ids[i]);
+    if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) != ids.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw EngineError("ERR_MEDIA_CONFIG", "stream " + std::to_string(ids[i]) + " is named twice in the conference");
+    }
+  }
+  conference_ = ids;
+}
+
+void Engine::split_conference() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  conference_.clear();
+}
+
+void Engine::set_audio_path(AudioPath path) {
+  check_open();
+  std::lock_guard<std::mutex> guard(mutex_);
+  try {
+    processor_.configure(processing_options_.paths[static_cast<size_t>(path)]);
+  } catch (const std::exception& e) {
+    throw EngineError("ERR_MEDIA_SYSTEM", std::string("audio processing (speexdsp): ") + e.what());
+  }
+  path_ = path;
+}
+
+AudioStats Engine::audio_stats() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  AudioStats a;
+  a.backend = backend_->name();
+  a.path = path_;
+  a.device_ok = device_ok_;
+  a.has_device_info = has_device_info_;
+  a.device_info = device_info_;
+  a.capture_xruns = context_.capture_xruns;
+  a.playback_xruns = context_.playback_xruns;
+  a.late_ticks = context_.late_ticks;
+  a.device_errors = device_errors_;
+  a.device_recoveries = device_recoveries_;
+  a.conference = conference_;
+  return a;
 }
 
 void Engine::advance(int64_t us) {

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "engine/audio-backend.h"
+#include "engine/audio-processing.h"
 #include "engine/events.h"
 #include "engine/random.h"
+#include "engine/ring.h"
 #include "engine/stream.h"
 #include "engine/tones.h"
 
@@ -34,14 +36,26 @@ struct EngineOptions {
   bool has_seed = false;
   uint64_t seed = 0;
   AudioBackendOptions audio;
+  /// Echo cancellation, noise suppression and AGC per audio path, and the path to start on.
+  ProcessingOptions processing;
 };
 
-/// The slot of the echo canceller between capture and encoder: given the microphone period and the
-/// speaker period played just before it. Pass-through until speexdsp's AEC is plugged in here.
-class EchoCanceller {
- public:
-  virtual ~EchoCanceller() = default;
-  virtual void process(int16_t* capture, const int16_t* playback, size_t frames) noexcept = 0;
+/// The engine's view of its audio device (getAudioStats() in the binding).
+struct AudioStats {
+  std::string backend;
+  AudioPath path = AudioPath::kHandset;
+  /// False from a device error until the device works again.
+  bool device_ok = true;
+  /// Set once the device reported its setup (deviceOpened); the last one.
+  bool has_device_info = false;
+  AudioDeviceInfo device_info;
+  uint64_t capture_xruns = 0;
+  uint64_t playback_xruns = 0;
+  uint64_t late_ticks = 0;
+  uint64_t device_errors = 0;
+  uint64_t device_recoveries = 0;
+  /// Streams in the conference (empty: none).
+  std::vector<uint32_t> conference;
 };
 
 struct StreamInfo {
@@ -52,9 +66,10 @@ struct StreamInfo {
 };
 
 /// Threads:
-///  - media thread ("offhook-media"): one tick per 10 ms period: capture → echo canceller → each
-///    stream's encoder → RTP; each stream's jitter buffer → decoder → mix with the tone → playback;
-///    then RTCP, RTP timeout and statistics timers. In virtual mode it also reads the sockets at the
+///  - media thread ("offhook-media"): one tick per 10 ms period: capture → echo canceller, noise
+///    suppression, AGC (AudioProcessor) → each stream's encoder → RTP (a conference leg: plus the
+///    other legs); each stream's jitter buffer → decoder → mix with the tone and the ringer →
+///    playback; then RTCP, RTP timeout and statistics timers. In virtual mode it also reads the sockets at the
 ///    start of each tick (arrival time = the tick's time), which makes two engines on loopback UDP
 ///    deterministic when a test interleaves their advance() calls.
 ///  - network thread ("offhook-rtp-rx", realtime only): poll() on every stream socket, arrival times
@@ -79,6 +94,19 @@ class Engine {
   StreamStats stream_stats(uint32_t id);
   void play_tone(ToneSpec spec);
   void stop_tone();
+  /// The ringer on the speaker: a cadence, or samples at the engine rate (a WAV file, converted).
+  void ring_tone(ToneSpec spec);
+  void ring_samples(std::vector<int16_t> samples, bool loop, double gain);
+  /// Reads a 16-bit PCM WAV (any rate, converted) and rings with it; throws EngineError.
+  void ring_wav(const std::string& path, bool loop, double gain_db);
+  void stop_ring();
+  /// Mix-minus conference of 2 or more streams: the local user hears every leg, each leg hears the
+  /// local user and the other legs, never itself. Replaces any conference; throws EngineError.
+  void join_conference(const std::vector<uint32_t>& ids);
+  void split_conference();
+  /// Switches the capture processing to that path's settings (the filters start again).
+  void set_audio_path(AudioPath path);
+  AudioStats audio_stats() const;
   /// Virtual clock only: runs the ticks of the next `us` microseconds, then returns.
   void advance(int64_t us);
   int64_t now_us() const noexcept;
@@ -95,6 +123,9 @@ class Engine {
   void network_loop() noexcept;
   void tick(int64_t now_us) noexcept;
   void device_error(const AudioError& error, bool capture, int64_t now_us) noexcept;
+  void device_events(bool ok, int64_t now_us) noexcept;
+  void mix_streams(int64_t now_us) noexcept;
+  void post_event(std::unique_ptr<Event> event, int64_t now_us) noexcept;
   std::shared_ptr<Stream> find(uint32_t id) const;
   void wake_network() noexcept;
   void check_open() const;
@@ -104,21 +135,37 @@ class Engine {
   Random random_;
   EngineContext context_;
   std::unique_ptr<AudioBackend> backend_;
-  std::unique_ptr<EchoCanceller> echo_;
+  ProcessingOptions processing_options_;
   const std::chrono::steady_clock::time_point origin_;
   const int64_t period_us_ = 10'000;
 
-  // Engine lock: streams, tones, context counters.
+  // Engine lock: streams, tones, ringer, conference, capture processing, context counters.
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Stream>> streams_;
   uint32_t next_stream_id_ = 1;
   ToneGenerator tones_;
+  RingPlayer ring_;
+  AudioProcessor processor_;
+  AudioPath path_ = AudioPath::kHandset;
+  std::vector<uint32_t> conference_;
+  /// One period of each stream's play-out (index as streams_), and what a conference leg sends.
+  std::vector<std::vector<int32_t>> legs_;
+  std::vector<char> in_conference_;  // per stream, refreshed each tick
+  std::vector<int32_t> conference_sum_;
+  std::vector<int16_t> leg_send_;
+  bool device_ok_ = true;
+  int64_t device_down_since_us_ = 0;
+  uint64_t device_errors_ = 0;
+  uint64_t device_recoveries_ = 0;
+  bool has_device_info_ = false;
+  AudioDeviceInfo device_info_;
 
   // Media thread buffers (one period each), touched only by the media thread.
   std::vector<int16_t> capture_;
   std::vector<int16_t> playback_;
   std::vector<int32_t> mix_;
   bool capture_failed_ = false;
+  std::string last_error_device_;
   bool playback_failed_ = false;
 
   // Clock and lifetime.

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "engine/audio-backend.h"
+
 namespace offhook::engine {
 
 /// Call quality of one stream (RtpStreamStats in firmware/media/media-stats.ts).
@@ -32,6 +34,8 @@ struct StreamStats {
   uint64_t fec_recovered_frames = 0;
   uint64_t comfort_noise_ms = 0;
   uint64_t invalid_packets = 0;
+  uint64_t srtp_auth_failures = 0;   ///< RFC 3711 §3.3: dropped, the tag did not verify
+  uint64_t srtp_replay_dropped = 0;  ///< RFC 3711 §3.3.2: dropped as a replay
   uint64_t unknown_payload_type = 0;
   uint64_t ssrc_changes = 0;
   double jitter_ms = 0;
@@ -66,6 +70,8 @@ struct Event {
     kStats,          ///< periodic StreamStats
     kRtpTimeout,     ///< no RTP for rtpTimeoutMs while receiving
     kDeviceError,    ///< the audio backend failed (once per failure kind)
+    kDeviceRecovered,  ///< after a device error, capture and playback work again
+    kDeviceOpened,   ///< the device was (re)opened: what the driver set up
     kSsrcChanged,    ///< the peer's SSRC changed (RFC 3550 §8.2 / a B2BUA switching)
     kRemoteLatched,  ///< symmetric RTP: the remote address was taken from received packets
     kRtcpBye,        ///< the peer left (RFC 3550 §6.6)
@@ -87,6 +93,10 @@ struct Event {
   int err = 0;
   std::string message;
   std::string device;
+  // kDeviceRecovered: how long the device was out
+  double down_ms = 0;
+  // kDeviceOpened
+  AudioDeviceInfo device_info;
   // kSsrcChanged
   uint32_t ssrc = 0;
   uint32_t previous_ssrc = 0;

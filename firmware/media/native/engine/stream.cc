@@ -100,7 +100,7 @@ Stream::Stream(uint32_t id, const StreamConfig& config, EngineContext& context) 
     if (!rtcp_socket_.is_open()) fail(err != 0 ? err : EADDRINUSE, 0);
   }
   configure_media(config_.media);
-  tx_packet_.reserve(rtp::kHeaderBytes + 1500);
+  tx_packet_.reserve(rtp::kHeaderBytes + 1500 + srtp::kMaxTrailerBytes);
 }
 
 Stream::~Stream() = default;
@@ -138,6 +138,10 @@ void Stream::configure_media(const StreamMedia& media) {
       remote_rtcp.set_port(media.remote_rtcp_port != 0 ? media.remote_rtcp_port : static_cast<uint16_t>(media.remote_port + 1));
     }
   }
+
+  // SRTP sessions before anything is committed: a key libsrtp refuses leaves the stream as it was.
+  std::unique_ptr<srtp::StreamCrypto> crypto;
+  if (media.srtp) crypto = std::make_unique<srtp::StreamCrypto>(*media.srtp, srtp_.get());
 
   const bool rebuild = codec_ == nullptr || !same_codec(params, config_.media.codec) || !same_jitter(media.jitter, config_.media.jitter);
   if (rebuild) {
@@ -183,6 +187,7 @@ void Stream::configure_media(const StreamMedia& media) {
   config_.media.codec = params;
   remote_rtp_ = remote_rtp;
   remote_rtcp_ = remote_rtcp;
+  srtp_ = std::move(crypto);
 }
 
 void Stream::update(const StreamMedia& media, int64_t now_us) {
@@ -311,8 +316,18 @@ void Stream::send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t
   rtp::write_header(tx_packet_.data(), marker, pt, tx_seq_, timestamp, ssrc_);
   std::memcpy(tx_packet_.data() + rtp::kHeaderBytes, payload, size);
   ++tx_seq_;  // a packet the kernel refused is a lost packet: its number is used up all the same
+  size_t length = tx_packet_.size();
+  if (srtp_) {
+    // RFC 3711 §3.3: encrypt the payload, append the tag. Within the reserved capacity: no allocation.
+    tx_packet_.resize(length + srtp::kMaxTrailerBytes);
+    length = srtp_->protect_rtp(tx_packet_.data(), length, tx_packet_.size());
+    if (length == 0) {
+      ++send_errors_;
+      return;
+    }
+  }
   // Symmetric RTP (RFC 4961): sent from the socket we receive on.
-  if (rtp_socket_.send_to(tx_packet_.data(), tx_packet_.size(), remote_rtp_) != 0) {
+  if (rtp_socket_.send_to(tx_packet_.data(), length, remote_rtp_) != 0) {
     ++send_errors_;
     return;
   }
@@ -328,22 +343,44 @@ void Stream::receive(int fd, int64_t (*clock)(const void*), const void* clock_ar
   const bool rtcp_socket = rtcp_socket_.is_open() && fd == rtcp_socket_.fd();
   UdpSocket& socket = rtcp_socket ? rtcp_socket_ : rtp_socket_;
   if (!socket.is_open()) return;
-  uint8_t buffer[2048];
+  alignas(8) uint8_t buffer[2048];  // libsrtp works on 32-bit aligned packets
   SocketAddress from;
   for (int i = 0; i < kMaxDatagramsPerRead; ++i) {
     const ssize_t n = socket.receive(buffer, sizeof buffer, from);
     if (n < 0) break;
     const int64_t arrival_us = clock(clock_arg);
     if (!started_) continue;  // a stopped stream drops what arrives
-    const size_t size = static_cast<size_t>(n);
+    size_t size = static_cast<size_t>(n);
     // RFC 5761 §4 demultiplexing; applied on the RTP socket even without rtcp-mux, since RTP never
-    // uses payload types 72–76 and some peers mux without saying so.
-    if (rtcp_socket || rtp::looks_like_rtcp(buffer, size)) {
+    // uses payload types 72–76 and some peers mux without saying so. SRTP and SRTCP leave the
+    // first octets in clear (RFC 3711 §3.1, §3.4), so this works before unprotecting.
+    const bool rtcp = rtcp_socket || rtp::looks_like_rtcp(buffer, size);
+    if (srtp_ && !unprotect(buffer, size, rtcp)) continue;
+    if (rtcp) {
       on_rtcp(buffer, size, from, arrival_us);
     } else {
       on_rtp(buffer, size, from, arrival_us);
     }
   }
+}
+
+bool Stream::unprotect(uint8_t* data, size_t& size, bool rtcp) noexcept {
+  switch (srtp_->unprotect(data, size, rtcp)) {
+    case srtp::Unprotected::kOk:
+      return true;
+    case srtp::Unprotected::kAuthFailure:
+      // RFC 3711 §3.3 step 5: a packet whose tag fails is dropped unseen: never decoded into noise,
+      // never taken for the peer (no latching, no RTP-timeout reset, no RTCP statistics).
+      ++srtp_auth_failures_;
+      return false;
+    case srtp::Unprotected::kReplay:
+      ++srtp_replay_dropped_;  // RFC 3711 §3.3.2: a replayed (or duplicated) packet
+      return false;
+    case srtp::Unprotected::kInvalid:
+      break;
+  }
+  ++invalid_packets_;
+  return false;
 }
 
 void Stream::on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept {
@@ -646,6 +683,14 @@ void Stream::send_rtcp(int64_t now_us, bool bye) noexcept {
   try {
     rtcp_packet_.clear();
     rtcp::build(o, rtcp_packet_);
+    if (srtp_) {
+      // RFC 3711 §3.4: SRTCP encrypts all but the first 8 octets, appends E flag + index and the tag.
+      const size_t plain = rtcp_packet_.size();
+      rtcp_packet_.resize(plain + srtp::kMaxTrailerBytes);
+      const size_t length = srtp_->protect_rtcp(rtcp_packet_.data(), plain, rtcp_packet_.size());
+      if (length == 0) return;
+      rtcp_packet_.resize(length);
+    }
   } catch (const std::bad_alloc&) {
     return;
   }
@@ -711,6 +756,8 @@ StreamStats Stream::stats(int64_t now_us) const {
   s.comfort_noise_ms = comfort_noise_samples_ * 1000 / static_cast<uint64_t>(c.sample_rate_hz);
   s.fec_recovered_frames = fec_recovered_;
   s.invalid_packets = invalid_packets_;
+  s.srtp_auth_failures = srtp_auth_failures_;
+  s.srtp_replay_dropped = srtp_replay_dropped_;
   s.unknown_payload_type = unknown_payload_type_;
   s.ssrc_changes = ssrc_changes_;
   s.jitter_ms = reception_.jitter_ts() * 1000.0 / c.rtp_clock_hz;

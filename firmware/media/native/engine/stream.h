@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "engine/random.h"
 #include "engine/reception.h"
 #include "engine/resampler.h"
+#include "engine/srtp.h"
 #include "engine/udp.h"
 #include "jitter/jitter-buffer.h"
 
@@ -45,6 +47,8 @@ struct StreamMedia {
   /// 0 = off.
   int rtp_timeout_ms = 0;
   JitterOptions jitter;
+  /// SRTP (RFC 3711) with SDES keys (RFC 4568); absent = plain RTP. A re-INVITE may re-key.
+  std::optional<srtp::Params> srtp;
 };
 
 struct StreamConfig {
@@ -118,6 +122,8 @@ class Stream {
   void resolve_remote();
   void send_frame(const int16_t* frame, int64_t now_us) noexcept;
   void send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t* payload, size_t size) noexcept;
+  /// SRTP / SRTCP check of a received packet in place; false (counted) when it must be dropped.
+  bool unprotect(uint8_t* data, size_t& size, bool rtcp) noexcept;
   void on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
   void on_rtcp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
   void send_rtcp(int64_t now_us, bool bye) noexcept;
@@ -139,6 +145,11 @@ class Stream {
 
   bool started_ = false;
   uint32_t ssrc_ = 0;
+
+  // SRTP (null: plain RTP). Wraps send_rtp / send_rtcp and the start of receive.
+  std::unique_ptr<srtp::StreamCrypto> srtp_;
+  uint64_t srtp_auth_failures_ = 0;
+  uint64_t srtp_replay_dropped_ = 0;
 
   // Send path.
   std::unique_ptr<Encoder> encoder_;

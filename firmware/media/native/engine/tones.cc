@@ -50,10 +50,18 @@ bool ToneGenerator::render(int32_t* mix, size_t frames) noexcept {
     if (!s.frequencies_hz.empty()) {
       double value = 0;
       const size_t count = std::min<size_t>(s.frequencies_hz.size(), 4);
-      for (size_t k = 0; k < count; ++k) {
-        value += std::sin(phase_[k]);
-        phase_[k] += kTwoPi * s.frequencies_hz[k] / rate_;
-        if (phase_[k] > kTwoPi) phase_[k] -= kTwoPi;
+      if (s.alternate_ms > 0) {
+        const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(s.alternate_ms) * rate_ / 1000);
+        const size_t k = static_cast<size_t>(segment_pos_ / step) % count;
+        value = std::sin(phase_[0]);
+        phase_[0] += kTwoPi * s.frequencies_hz[k] / rate_;
+        if (phase_[0] > kTwoPi) phase_[0] -= kTwoPi;
+      } else {
+        for (size_t k = 0; k < count; ++k) {
+          value += std::sin(phase_[k]);
+          phase_[k] += kTwoPi * s.frequencies_hz[k] / rate_;
+          if (phase_[k] > kTwoPi) phase_[k] -= kTwoPi;
+        }
       }
       if (s.modulation_hz > 0) {
         value *= (1.0 - kModulationDepth / 2) + (kModulationDepth / 2) * std::sin(phase_[4]);

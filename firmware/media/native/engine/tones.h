@@ -15,6 +15,9 @@ struct ToneSegment {
   int duration_ms = 0;
   /// Up to 4 frequencies summed (E.180 dual tones such as 350+440 Hz); empty = silence.
   std::vector<double> frequencies_hz;
+  /// > 0: the frequencies are not summed but played one after the other, each for this long, with a
+  /// continuous phase (the two-frequency trill of electronic ringers).
+  int alternate_ms = 0;
   /// > 0: the (first) frequency is amplitude-modulated by this one (e.g. Japan's 400 Hz × 16 Hz
   /// ringback tone), at a depth of 90 %.
   double modulation_hz = 0;
