@@ -25,39 +25,31 @@ export function formatStartLine(msg: SipMessage): string {
   return msg.kind === 'request' ? `${msg.method} ${msg.uriText} ${msg.version}` : `${msg.version} ${msg.status} ${msg.reason}`;
 }
 
+/** The default options (one shared object, not one per call). */
+const DEFAULTS: Readonly<SerializeOptions> = Object.freeze({});
+
 /**
  * The wire form of a message. Header names are written in their canonical long form (compact
  * forms expanded, case normalized: "v" and "VIA" become "Via"); names of unknown headers are
  * written as received. Header order is kept. Content-Length is always written, with the body's
  * length, where the first Content-Length was (at the end when there was none): it is mandatory
- * on streams (RFC 3261 §18.3, §20.14) and harmless on UDP.
+ * on streams (RFC 3261 §18.3, §20.14) and harmless on UDP. Received lines that are already
+ * written that way are copied as they are.
  */
-/** The default options (one shared object, not one per call). */
-const DEFAULTS: Readonly<SerializeOptions> = Object.freeze({});
-
 export function serializeMessage(msg: SipMessage, options: SerializeOptions = DEFAULTS): Buffer {
   const body = msg.body;
   const compact = options.compact === true;
   const reformat = options.reformat === true;
   const length = String(body.length);
-  const startLine = formatStartLine(msg);
-  let head = '';
+  let head = formatStartLine(msg) + '\r\n';
   let lengthWritten = false;
   // Received lines already written as they serialize (HeaderField.lineStart) are copied as they
   // are, consecutive ones together: runText.slice(runStart, runEnd), appended when a line that
-  // must be written comes, or at the end.
+  // must be written comes, or at the end. (Not the start line: comparing it with the one to
+  // write costs more than writing it.)
   let runText: string | undefined;
   let runStart = 0;
   let runEnd = 0;
-  // The received start line too, when it is the one to write and the first field's line follows
-  // it: a message received in serialized form is then one piece of its text.
-  const first = msg.fields[0];
-  if (first !== undefined && first.lineStart === startLine.length + 2 && first.src.startsWith(startLine) && first.src.charCodeAt(startLine.length) === 13) {
-    runText = first.src;
-    runEnd = first.lineStart;
-  } else {
-    head = startLine + '\r\n';
-  }
   for (const f of msg.fields) {
     const spec = f.spec;
     let copy = f.lineStart >= 0 && (spec === undefined || (!reformat && (!compact || spec.compact === undefined)));
@@ -100,12 +92,7 @@ export function serializeMessage(msg: SipMessage, options: SerializeOptions = DE
     }
     head += (compact ? spec.compactPrefix : spec.prefix) + value + '\r\n';
   }
-  if (runText !== undefined) {
-    // The empty line that ends the header section, when the run reaches it.
-    const ends = lengthWritten && runText.charCodeAt(runEnd) === 13 && runText.charCodeAt(runEnd + 1) === 10;
-    head += runText.slice(runStart, ends ? runEnd + 2 : runEnd);
-    if (ends) return encode(head, body);
-  }
+  if (runText !== undefined) head += runText.slice(runStart, runEnd);
   if (!lengthWritten) head += (compact ? 'l: ' : 'Content-Length: ') + length + '\r\n';
   head += '\r\n';
   return encode(head, body);
