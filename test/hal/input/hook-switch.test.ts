@@ -1,20 +1,13 @@
 // The GpioHookSwitch driver suite: always on the emulated chip, and on a real board when OFFHOOK_HW=1 names the pin.
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock, type Clock } from '../../../firmware/util/clock.js';
+import { VirtualClock } from '../../../firmware/util/clock.js';
 import { EmulatedGpioChip } from '../../../hal/emulated/emulated-gpio-chip.js';
 import { HookSwitchModel } from '../../../hal/emulated/hook-switch-model.js';
 import type { HalError } from '../../../hal/errors.js';
-import type { GpioChip } from '../../../hal/gpio/gpio.js';
 import { GpioHookSwitch, type HookContact } from '../../../hal/input/hook-switch.js';
-import { hardwarePins, openHardwareChip } from '../gpio/hardware-backend.js';
+import { emulatedRig, hardwarePins, hardwareRig, type GpioRig } from '../gpio/hardware-backend.js';
 
-interface HookRig {
-  chip: GpioChip;
-  clock: Clock;
-  wait(ms: number): Promise<void>;
-  emulated?: { chip: EmulatedGpioChip; clock: VirtualClock; model: HookSwitchModel };
-  dispose(): Promise<void>;
-}
+type HookRig = GpioRig<{ model: HookSwitchModel }>;
 
 interface HookBackend {
   name: string;
@@ -33,21 +26,7 @@ function emulatedBackend(contact: HookContact): HookBackend {
     name: `emulated chip (${contact})`,
     pin,
     contact,
-    rig: ({ offHook }) => {
-      const clock = new VirtualClock();
-      const chip = new EmulatedGpioChip({ clock });
-      const model = new HookSwitchModel({ chip, clock, pin, contact, offHook });
-      return Promise.resolve({
-        chip,
-        clock,
-        wait: (ms) => clock.advance(ms),
-        emulated: { chip, clock, model },
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      });
-    },
+    rig: ({ offHook }) => emulatedRig((chip, clock) => ({ model: new HookSwitchModel({ chip, clock, pin, contact, offHook }) })),
   };
 }
 
@@ -60,19 +39,7 @@ function hardwareBackend(): HookBackend | undefined {
     name: 'hardware (sysfs)',
     pin,
     contact,
-    rig: async () => {
-      const chip = await openHardwareChip();
-      const clock = new RealClock();
-      return {
-        chip,
-        clock,
-        wait: (ms) => clock.sleep(ms),
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      };
-    },
+    rig: () => hardwareRig(),
   };
 }
 

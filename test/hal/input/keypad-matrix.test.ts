@@ -1,23 +1,15 @@
 // The KeypadMatrix driver suite: always on the emulated chip, and on a real board when OFFHOOK_HW=1 names the pins.
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock, type Clock } from '../../../firmware/util/clock.js';
+import { VirtualClock } from '../../../firmware/util/clock.js';
 import type { KeyEvent } from '../../../hal/devices.js';
 import { EmulatedGpioChip } from '../../../hal/emulated/emulated-gpio-chip.js';
 import { KeypadMatrixModel } from '../../../hal/emulated/keypad-matrix-model.js';
 import { HalError } from '../../../hal/errors.js';
-import type { GpioChip } from '../../../hal/gpio/gpio.js';
 import { KEYPAD_LAYOUTS, KeypadMatrix, type KeypadLayoutName } from '../../../hal/input/keypad-matrix.js';
-import { hardwarePins, openHardwareChip } from '../gpio/hardware-backend.js';
+import { emulatedRig, hardwarePins, hardwareRig, type GpioRig } from '../gpio/hardware-backend.js';
 
 /** One board for one test: the chip, its clock, and (emulated only) the key matrix a test can press. */
-interface KeypadRig {
-  chip: GpioChip;
-  clock: Clock;
-  /** Lets time pass: a virtual clock steps, a real one sleeps. */
-  wait(ms: number): Promise<void>;
-  emulated?: { chip: EmulatedGpioChip; clock: VirtualClock; model: KeypadMatrixModel };
-  dispose(): Promise<void>;
-}
+type KeypadRig = GpioRig<{ model: KeypadMatrixModel }>;
 
 interface KeypadBackend {
   name: string;
@@ -38,21 +30,7 @@ function emulatedBackend(layout: KeypadLayoutName): KeypadBackend {
     layout,
     rowPins,
     columnPins,
-    rig: () => {
-      const clock = new VirtualClock();
-      const chip = new EmulatedGpioChip({ clock });
-      const model = new KeypadMatrixModel({ chip, clock, rowPins, columnPins, layout: KEYPAD_LAYOUTS[layout] });
-      return Promise.resolve({
-        chip,
-        clock,
-        wait: (ms) => clock.advance(ms),
-        emulated: { chip, clock, model },
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      });
-    },
+    rig: () => emulatedRig((chip, clock) => ({ model: new KeypadMatrixModel({ chip, clock, rowPins, columnPins, layout: KEYPAD_LAYOUTS[layout] }) })),
   };
 }
 
@@ -66,19 +44,7 @@ function hardwareBackend(): KeypadBackend | undefined {
     layout: columnPins.length === 3 ? '4x3' : '4x4',
     rowPins,
     columnPins,
-    rig: async () => {
-      const chip = await openHardwareChip();
-      const clock = new RealClock();
-      return {
-        chip,
-        clock,
-        wait: (ms) => clock.sleep(ms),
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      };
-    },
+    rig: () => hardwareRig(),
   };
 }
 

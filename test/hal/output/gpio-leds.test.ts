@@ -1,19 +1,13 @@
 // The GpioLeds driver suite: patterns as waveforms on the emulated chip's outputs, and a smoke run on a real board when OFFHOOK_HW=1.
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock, type Clock } from '../../../firmware/util/clock.js';
+import { VirtualClock } from '../../../firmware/util/clock.js';
 import { EmulatedGpioChip } from '../../../hal/emulated/emulated-gpio-chip.js';
 import type { HalError } from '../../../hal/errors.js';
-import type { GpioChip, GpioLevel } from '../../../hal/gpio/gpio.js';
+import type { GpioLevel } from '../../../hal/gpio/gpio.js';
 import { GpioLeds, LED_BLINK_TIMINGS } from '../../../hal/output/gpio-leds.js';
-import { hardwareFlag, hardwarePins, openHardwareChip } from '../gpio/hardware-backend.js';
+import { emulatedRig, hardwareFlag, hardwarePins, hardwareRig, type GpioRig } from '../gpio/hardware-backend.js';
 
-interface LedRig {
-  chip: GpioChip;
-  clock: Clock;
-  wait(ms: number): Promise<void>;
-  emulated?: { chip: EmulatedGpioChip; clock: VirtualClock };
-  dispose(): Promise<void>;
-}
+type LedRig = GpioRig;
 
 interface LedBackend {
   name: string;
@@ -31,20 +25,7 @@ function emulatedBackend(activeLow: boolean): LedBackend {
     name: `emulated chip (${activeLow ? 'active low' : 'active high'})`,
     pins: [22, 23],
     activeLow,
-    rig: () => {
-      const clock = new VirtualClock();
-      const chip = new EmulatedGpioChip({ clock });
-      return Promise.resolve({
-        chip,
-        clock,
-        wait: (ms) => clock.advance(ms),
-        emulated: { chip, clock },
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      });
-    },
+    rig: () => emulatedRig(() => ({})),
   };
 }
 
@@ -56,19 +37,7 @@ function hardwareBackend(): LedBackend | undefined {
     name: 'hardware (sysfs)',
     pins: [pins[0]!, pins[1]!],
     activeLow: hardwareFlag('OFFHOOK_HW_LED_ACTIVE_LOW'),
-    rig: async () => {
-      const chip = await openHardwareChip();
-      const clock = new RealClock();
-      return {
-        chip,
-        clock,
-        wait: (ms) => clock.sleep(ms),
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      };
-    },
+    rig: () => hardwareRig(),
   };
 }
 

@@ -1,19 +1,13 @@
 // The GpioRinger driver suite: cadences as waveforms on the emulated chip's output, and a smoke run on a real board when OFFHOOK_HW=1.
 import { afterEach, describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock, type Clock } from '../../../firmware/util/clock.js';
+import { VirtualClock } from '../../../firmware/util/clock.js';
 import { EmulatedGpioChip } from '../../../hal/emulated/emulated-gpio-chip.js';
 import type { HalError } from '../../../hal/errors.js';
-import type { GpioChip, GpioLevel } from '../../../hal/gpio/gpio.js';
+import type { GpioLevel } from '../../../hal/gpio/gpio.js';
 import { GpioRinger, NORTH_AMERICAN_RING_CADENCE } from '../../../hal/output/gpio-ringer.js';
-import { hardwarePins, openHardwareChip } from '../gpio/hardware-backend.js';
+import { emulatedRig, hardwarePins, hardwareRig, type GpioRig } from '../gpio/hardware-backend.js';
 
-interface RingerRig {
-  chip: GpioChip;
-  clock: Clock;
-  wait(ms: number): Promise<void>;
-  emulated?: { chip: EmulatedGpioChip; clock: VirtualClock };
-  dispose(): Promise<void>;
-}
+type RingerRig = GpioRig;
 
 interface RingerBackend {
   name: string;
@@ -30,20 +24,7 @@ function emulatedBackend(activeLow: boolean): RingerBackend {
     name: `emulated chip (${activeLow ? 'active low' : 'active high'})`,
     pin: 27,
     activeLow,
-    rig: () => {
-      const clock = new VirtualClock();
-      const chip = new EmulatedGpioChip({ clock });
-      return Promise.resolve({
-        chip,
-        clock,
-        wait: (ms) => clock.advance(ms),
-        emulated: { chip, clock },
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      });
-    },
+    rig: () => emulatedRig(() => ({})),
   };
 }
 
@@ -55,19 +36,7 @@ function hardwareBackend(): RingerBackend | undefined {
     name: 'hardware (sysfs)',
     pin,
     activeLow: false,
-    rig: async () => {
-      const chip = await openHardwareChip();
-      const clock = new RealClock();
-      return {
-        chip,
-        clock,
-        wait: (ms) => clock.sleep(ms),
-        dispose: () => {
-          chip.close();
-          return Promise.resolve();
-        },
-      };
-    },
+    rig: () => hardwareRig(),
   };
 }
 
