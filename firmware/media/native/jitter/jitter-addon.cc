@@ -243,21 +243,12 @@ Napi::Value wrap(const Napi::CallbackInfo& info, Driver* driver) {
   return object;
 }
 
-// jitter.create(config?)
-Napi::Value Create(const Napi::CallbackInfo& info) {
+// jitter.create(config?) and jitter.createSpeex(config?): the same config, another buffer behind it.
+template <typename Buffer>
+Napi::Value CreateOf(const Napi::CallbackInfo& info) {
   const Config config = parse_config(info[0]);
   try {
-    return wrap(info, new DriverOf<JitterBuffer>(config));
-  } catch (const ConfigError& e) {
-    throw_config_error(info.Env(), e);
-  }
-}
-
-// jitter.createSpeex(config?)
-Napi::Value CreateSpeex(const Napi::CallbackInfo& info) {
-  const Config config = parse_config(info[0]);
-  try {
-    return wrap(info, new DriverOf<SpeexJitterTwin>(config));
+    return wrap(info, new DriverOf<Buffer>(config));
   } catch (const ConfigError& e) {
     throw_config_error(info.Env(), e);
   }
@@ -283,8 +274,8 @@ Napi::Object make_exports(Napi::Env env) {
   env.AddCleanupHook([shared]() { delete shared; });
   Napi::Object jitter = Napi::Object::New(env);
   jitter.DefineProperties({
-      Napi::PropertyDescriptor::Value("create", Napi::Function::New(env, Create, "create", shared), napi_enumerable),
-      Napi::PropertyDescriptor::Value("createSpeex", Napi::Function::New(env, CreateSpeex, "createSpeex", shared), napi_enumerable),
+      Napi::PropertyDescriptor::Value("create", Napi::Function::New(env, CreateOf<JitterBuffer>, "create", shared), napi_enumerable),
+      Napi::PropertyDescriptor::Value("createSpeex", Napi::Function::New(env, CreateOf<SpeexJitterTwin>, "createSpeex", shared), napi_enumerable),
       Napi::PropertyDescriptor::Value("createFixed", Napi::Function::New(env, CreateFixed, "createFixed", shared), napi_enumerable),
   });
   jitter.Freeze();
