@@ -5,21 +5,23 @@ import { probeSip } from './support/sip-probe.js';
 import { runSipp, startSipp } from './support/sipp.js';
 import { type TestUa, startTestUa } from './support/user-agent.js';
 
-describe('UserAgent as a UAS for SIPp', () => {
+/** One UA for a describe block: started before its tests, stopped after them. */
+function uaForThisBlock(): () => TestUa {
   let phone: TestUa | undefined;
-
   beforeAll(async () => {
     phone = await startTestUa();
   });
-
   afterAll(async () => {
     await phone?.stop();
   });
-
-  const ua = (): TestUa => {
+  return () => {
     if (!phone) throw new Error('the UA did not start (see beforeAll)');
     return phone;
   };
+}
+
+describe('UserAgent as a UAS for SIPp', () => {
+  const ua = uaForThisBlock();
 
   it('answers SIPp uac-options with 200 and Allow', async () => {
     const result = await runSipp({ scenario: 'uac-options', target: ua().hostPort, timeoutMs: 8000 });
@@ -54,20 +56,7 @@ describe('UserAgent as a UAS for SIPp', () => {
 
 describe('UserAgent transactions under 10 % loss (SIPp -lost 10, both directions)', () => {
   const N = 50;
-  let phone: TestUa | undefined;
-
-  beforeAll(async () => {
-    phone = await startTestUa();
-  });
-
-  afterAll(async () => {
-    await phone?.stop();
-  });
-
-  const ua = (): TestUa => {
-    if (!phone) throw new Error('the UA did not start (see beforeAll)');
-    return phone;
-  };
+  const ua = uaForThisBlock();
 
   it(`${N} OPTIONS from a lossy SIPp UAC all get their 200: our server transactions answer the retransmissions`, async () => {
     const before = ua().messages().length;
