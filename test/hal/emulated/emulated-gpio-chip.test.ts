@@ -2,22 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../firmware/util/clock.js';
 import { EmulatedGpioChip } from '../../../hal/emulated/emulated-gpio-chip.js';
-import { HalError } from '../../../hal/errors.js';
 import type { GpioEdgeEvent } from '../../../hal/gpio/gpio.js';
+import { halCode } from '../../support/hal-code.js';
 
 function setup(): { clock: VirtualClock; chip: EmulatedGpioChip } {
   const clock = new VirtualClock();
   return { clock, chip: new EmulatedGpioChip({ clock, lines: 32 }) };
-}
-
-function halCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HalError);
-    return (err as HalError).code;
-  }
-  throw new Error('expected a HalError');
 }
 
 describe('EmulatedGpioChip', () => {

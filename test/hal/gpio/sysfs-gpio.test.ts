@@ -9,6 +9,7 @@ import { VirtualClock } from '../../../firmware/util/clock.js';
 import { HalError } from '../../../hal/errors.js';
 import type { GpioEdge, GpioEdgeEvent, GpioLevel } from '../../../hal/gpio/gpio.js';
 import { resolveGpioBase, SysfsGpioChip, type SysfsGpioPort, type SysfsGpioPortFactory } from '../../../hal/gpio/sysfs-gpio.js';
+import { halCode } from '../../support/hal-code.js';
 
 type ChipSpec = [base: number, label: string, ngpio: number];
 
@@ -165,16 +166,6 @@ async function openPi5(factoryOverride?: SysfsGpioPortFactory) {
   const clock = new VirtualClock();
   const chip = await SysfsGpioChip.open({ sysfsRoot, portFactory: factory, clock, log });
   return { chip, ports, logLines, clock };
-}
-
-function halCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HalError);
-    return (err as HalError).code;
-  }
-  throw new Error('expected a HalError');
 }
 
 describe('SysfsGpioChip', () => {
