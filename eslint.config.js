@@ -5,9 +5,10 @@ import tseslint from 'typescript-eslint';
 /** Folders and the project folders they must not import (DESIGN.md, "Layers and the direction of imports"). */
 const forbidden = {
   'firmware/util/**': ['**/hal/**', '**/board/**', '**/firmware/sip/**', '**/firmware/sdp/**', '**/firmware/media/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*'],
-  'firmware/sip/**': ['**/hal/**', '**/board/**', '**/firmware/media/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*'],
-  'firmware/sdp/**': ['**/hal/**', '**/board/**', '**/firmware/media/**', '**/firmware/phone/**', '**/firmware/sip/**', '**/firmware/config/**', '**/firmware/main*'],
-  'firmware/media/**': ['**/hal/**', '**/board/**', '**/firmware/sip/**', '**/firmware/sdp/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*'],
+  'firmware/sip/**': ['**/hal/**', '**/board/**', '**/firmware/media/**', '**/firmware/sdp/**', '**/firmware/call/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*'],
+  'firmware/sdp/**': ['**/hal/**', '**/board/**', '**/firmware/media/**', '**/firmware/call/**', '**/firmware/phone/**', '**/firmware/sip/**', '**/firmware/config/**', '**/firmware/main*'],
+  'firmware/media/**': ['**/hal/**', '**/board/**', '**/firmware/sip/**', '**/firmware/sdp/**', '**/firmware/call/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*'],
+  'firmware/call/**': ['**/hal/**', '**/board/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*', '**/firmware/media/native*', '**/firmware/sip/transport/**'],
   'firmware/config/**': ['**/hal/**', '**/firmware/sip/**', '**/firmware/sdp/**', '**/firmware/media/**', '**/firmware/phone/**', '**/firmware/main*'],
   'hal/**': ['**/firmware/sip/**', '**/firmware/sdp/**', '**/firmware/media/**', '**/firmware/phone/**', '**/firmware/config/**', '**/firmware/main*', '**/board/**'],
   // The phone talks to interfaces only: no concrete backend, no driver, no emulated chip.
