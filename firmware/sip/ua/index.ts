@@ -32,3 +32,11 @@ export { DuplicateAccountError, RegistrationManager, type RegistrationManagerOpt
 export { RegistrationStateError } from './registration-state.js';
 export { DEFAULT_REGISTRATION_TIMING, type RegistrationTiming } from './registration-timing.js';
 export type { RequestOutcome, RequestSender } from './request-sender.js';
+export type { SessionBody, SessionBodyRefusal, SessionBodyVerdict, OfferOptions, SessionDescriptionHandler, SessionDescriptionContext, SessionDescriptionHandlerFactory } from './session-description.js';
+export { CallManager, type CallManagerHost, type CallOptions, type CallRequestOptions, CallTargetError, type DoNotDisturb, type IncomingCallInfo, targetUri } from './call/call-manager.js';
+export { type RemoteIdentity, callerOf, numberOf } from './call/call-environment.js';
+export { type InDialogRequestHandler, Session, type SessionEvents, type SessionProgress } from './call/session.js';
+export { OutgoingSession, type OutgoingSessionInit } from './call/outgoing-session.js';
+export { IncomingSession, type IncomingSessionInit, type RejectStatus } from './call/incoming-session.js';
+export { type SessionOutcome, type SessionOutcomeKind, outcomeKindOfStatus, outcomeOfStatus } from './call/session-outcome.js';
+export { SessionState, isLive } from './call/session-state.js';

@@ -69,8 +69,14 @@ export class FailoverRequestSender implements RequestSender {
     this.locator.blacklist.add(target, failure.retryAfterMs);
   }
 
-  async send(request: SipRequest, options: { onProvisional?: (r: SipResponse) => void } = {}): Promise<RequestOutcome> {
-    const hop = nextHopUri(request);
+  /**
+   * Sends a request with failover over the located targets. `nextHop` names the URI to locate
+   * when the request's own Route / Request-URI would mislead: a request built in a dialog with a
+   * strict-routing route set carries the strict router as its Request-URI, and the dialog knows
+   * its next hop (Dialog.nextHopUri, RFC 3261 §12.2.1.1).
+   */
+  async send(request: SipRequest, options: { onProvisional?: (r: SipResponse) => void; nextHop?: Uri | undefined } = {}): Promise<RequestOutcome> {
+    const hop = options.nextHop ?? nextHopUri(request);
     const key = hop.toString();
     let list: TargetList;
     try {

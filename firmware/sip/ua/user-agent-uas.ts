@@ -1,11 +1,12 @@
-// What the UA says it can do (Allow, Accept, Supported: RFC 3261 §11.2, §8.2) and how it answers requests outside a dialog before INVITE sessions exist.
+// What the UA says it can do (Allow, Accept, Supported: RFC 3261 §11.2, §8.2) and how it answers the requests outside a dialog that are not calls.
 import type { ValidateOptions } from '../message/index.js';
 import type { AnyServerTransaction } from '../transaction/index.js';
 
 /**
- * The methods this UA handles (the Allow header, RFC 3261 §20.5). INVITE is listed: a phone takes
- * calls, even though this version still refuses them (see answerOutOfDialog). Any other method
- * gets 501 with this Allow from the stateless checks (RFC 3261 §8.2.1).
+ * The methods this UA handles (the Allow header, RFC 3261 §20.5): calls (INVITE, ACK, CANCEL,
+ * BYE; re-INVITE within a call) and OPTIONS. Any other method gets 501 with this Allow from the
+ * stateless checks (RFC 3261 §8.2.1). The in-dialog extensions (UPDATE, INFO, REFER, NOTIFY,
+ * PRACK) join this list with the modules that handle them (Session.handleRequests).
  */
 export const UA_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'];
 /** Body types it understands (RFC 3261 §8.2.3: others get 415 with this Accept). */
@@ -58,14 +59,12 @@ export interface OutOfDialogAnswer {
 }
 
 /**
- * Answers a request that passed the stateless checks, while the UA has no dialogs and no INVITE
- * sessions yet:
+ * Answers a request that passed the stateless checks and that the CallManager left alone (it
+ * takes every INVITE and every request with a To tag):
  * - OPTIONS outside a dialog: 200 with the capabilities (RFC 3261 §11.2).
- * - Anything with a To tag: 481, no such dialog (RFC 3261 §12.2.2); a BYE has one (§15.1.2).
- * - INVITE: 480 Temporarily Unavailable. The user agent is there but takes no call in this
- *   version; 480 (not 405, not 486) tells a proxy to try the other contacts of the AOR, and the
- *   caller sees "unavailable" rather than "busy" or "not allowed". Once INVITE sessions exist, an
- *   INVITE is accepted only when it comes from the registrar or outbound proxy by default.
+ * - Anything with a To tag: 481, no such dialog (RFC 3261 §12.2.2).
+ * - An INVITE (only reached when no CallManager runs): 480 Temporarily Unavailable, which tells
+ *   a proxy to try the other contacts of the AOR.
  * - Any other method outside a dialog (BYE without a To tag): 481 as well, there is nothing it could end.
  */
 export function answerOutOfDialog(tx: AnyServerTransaction, c: UaCapabilities): OutOfDialogAnswer {

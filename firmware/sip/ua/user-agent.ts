@@ -1,178 +1,43 @@
-// The phone's SIP user agent: transport, transaction layer, RFC 3263 locator, registrations with failover and keep-alives, OPTIONS answers and the SIP trace, composed behind one object.
+// The phone's SIP user agent: transport, transaction layer, RFC 3263 locator, registrations with failover and keep-alives, calls (INVITE sessions), OPTIONS answers and the SIP trace, composed behind one object.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { type Clock, RealClock } from '../../util/clock.js';
 import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import { type Logger, silentLogger } from '../../util/log.js';
-import type { RandomBytes } from '../auth/index.js';
 import { CachingDnsResolver, type DnsResolver, NodeDnsResolver, ServerLocator, type ServerTarget } from '../locate/index.js';
-import { NameAddr, type SipRequest, type SipUri, createRequest, uri as parseUriText } from '../message/index.js';
+import { NameAddr, type SipRequest, type SipUri, type Uri, createRequest, uri as parseUriText } from '../message/index.js';
 import { createLogTrace } from '../trace/log-trace.js';
 import { PcapTrace } from '../trace/pcap-trace.js';
-import type { TraceRecord } from '../trace/trace-record.js';
-import {
-  type AnyServerTransaction,
-  type RandomSource,
-  TransactionLayer,
-  type TransactionTimerOptions,
-  createCallId,
-  createTag,
-  cryptoRandom,
-} from '../transaction/index.js';
+import { type AnyServerTransaction, TransactionLayer, createCallId, createTag, cryptoRandom } from '../transaction/index.js';
 import { ipFamily } from '../transport/ip-address.js';
-import { type ListenConfig, NetworkTransport, type NetworkTransportOptions } from '../transport/network-transport.js';
-import type { TlsClientOptions } from '../transport/tls-config.js';
+import { type ListenConfig, NetworkTransport } from '../transport/network-transport.js';
 import type { HostPort, InboundMessage, SipTransport, TransportProtocol } from '../transport/transport.js';
 import { Account, AccountError, type AccountSettings } from './account.js';
-import { type ContactAddress, type RegistrationClient, type RegistrationFailure, RegistrationState, type RegistrationStatus } from './registration.js';
+import { CallManager, type CallRequestOptions, type DoNotDisturb } from './call/call-manager.js';
+import type { OutgoingSession } from './call/outgoing-session.js';
+import type { Session } from './call/session.js';
+import { type ContactAddress, type RegistrationClient, RegistrationState, type RegistrationStatus } from './registration.js';
 import { RegistrationManager } from './registration-manager.js';
-import type { RegistrationTiming } from './registration-timing.js';
 import type { RequestOutcome } from './request-sender.js';
-import { DEFAULT_KEEP_ALIVE, type FlowLossReason, FlowKeeper, type KeepAliveOptions } from './user-agent-flows.js';
+import { type AccountStatus, type StopOptions, type UserAgentEvents, type UserAgentOptions, type UserAgentSnapshot, type UserAgentState, UserAgentStateError } from './user-agent-api.js';
+import { DEFAULT_KEEP_ALIVE, type FlowLossReason, FlowKeeper } from './user-agent-flows.js';
+import { lineStatus } from './user-agent-line.js';
 import { FailoverRequestSender } from './user-agent-sender.js';
 import { type UaCapabilities, answerOutOfDialog, validationOptions } from './user-agent-uas.js';
 
-export interface UserAgentTraceOptions {
-  /** Write every SIP message sent and received to this pcap file (created mode 0600: it holds digest credentials). */
-  pcapFile?: string | undefined;
-  /** Write every SIP message to the log at debug level, Authorization values redacted. Default true (free unless debug is on). */
-  logMessages?: boolean | undefined;
-}
-
-export interface UserAgentOptions {
-  /**
-   * The listening sockets: protocol, address ("0.0.0.0", "::", "127.0.0.1", "::1"...), port
-   * (0: ephemeral), the address to advertise in Via and Contact, TLS key and certificate.
-   * Default: UDP and TCP on 0.0.0.0:5060.
-   */
-  listen?: readonly ListenConfig[] | undefined;
-  /** Outgoing TLS: trust anchors (caFile), or the lab-only insecure switch. */
-  tls?: TlsClientOptions | undefined;
-  /** More NetworkTransport settings: timeouts (ms), size limits, sent-by aliases. */
-  network?: Omit<NetworkTransportOptions, 'listen' | 'clock' | 'logger' | 'tls'> | undefined;
-  /** A transport to use instead of opening sockets (the loopback network in tests). It must be started; stop() closes it. */
-  transport?: SipTransport | undefined;
-  /** The SIP accounts (lines); each registers unless its settings say otherwise. */
-  accounts?: readonly AccountSettings[] | undefined;
-  /** Default: the real clock. */
-  clock?: Clock | undefined;
-  /** Uniform numbers in [0, 1) for branches, tags and Call-IDs (unguessable, RFC 3261 §19.3) and for jitter. Default: the OS CSPRNG. */
-  random?: RandomSource | undefined;
-  /** Random bytes for registration Call-IDs and tags and digest cnonces. Default: node:crypto. */
-  randomBytes?: RandomBytes | undefined;
-  /** DNS for RFC 3263. Default: node:dns behind a TTL cache, with getaddrinfo (/etc/hosts) when DNS has no address. */
-  dns?: DnsResolver | undefined;
-  /** Address families to locate servers in, by preference. Default: the listeners' (IPv4 first). */
-  families?: readonly (4 | 6)[] | undefined;
-  logger?: Logger | undefined;
-  trace?: UserAgentTraceOptions | undefined;
-  keepAlive?: KeepAliveOptions | undefined;
-  /** The User-Agent header of requests and the Server header of responses. Default "offhook". */
-  userAgent?: string | undefined;
-  /** Option-tags this UA supports (Supported; a Require naming others gets 420). Default none. */
-  supported?: readonly string[] | undefined;
-  /** Registration refresh, backoff and unregister timing (ms, fractions). */
-  registration?: Partial<RegistrationTiming> | undefined;
-  /** T1, T2, T4, Timer D (ms). */
-  timers?: TransactionTimerOptions | undefined;
-}
-
-/** The line status the phone shows for an account. */
-export type LineStatus =
-  | { state: 'off' }
-  | { state: 'registering'; lastFailure: string | undefined }
-  | { state: 'registered'; expiresAtMs: number }
-  /** The registrar said no, or could not be reached; the UA retries at retryAtMs (clock time). */
-  | { state: 'failed'; reason: string; statusCode: number; cause: RegistrationFailure['cause']; retryAtMs: number };
-
-export interface AccountStatus {
-  accountId: string;
-  aor: string;
-  line: LineStatus;
-  /** The registration client's full status. */
-  registration: RegistrationStatus;
-  /** The server the account's registration goes to (its flow), once one answered. */
-  flow: HostPort | undefined;
-}
-
-export type UserAgentState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-export interface UserAgentSnapshot {
-  state: UserAgentState;
-  /** Where the UA can be reached, per protocol and family (what goes in Via and Contact). */
-  listening: HostPort[];
-  accounts: AccountStatus[];
-}
-
-export interface FlowLostEvent {
-  accountId: string;
-  target: HostPort;
-  reason: FlowLossReason;
-  detail: string;
-}
-
-// A type, not an interface: Emitter needs an implicit index signature.
-export type UserAgentEvents = {
-  /** An account's registration changed: what the phone shows on its line. */
-  registration: [AccountStatus];
-  /** A registered account's flow failed (no pong, no answer to a ping, connection gone); it registers again. */
-  'flow-lost': [FlowLostEvent];
-  /** Every SIP message sent or received (with the transport's bytes). */
-  trace: [TraceRecord];
-};
-
-export interface StopOptions {
-  /** Unregister the accounts first (default true). */
-  unregister?: boolean | undefined;
-  /** The longest stop() waits for the unregisters' answers, ms. Default: registration.unregisterTimeoutMs (2 s). */
-  timeoutMs?: number | undefined;
-}
-
-/** start() or stop() called in a state that does not allow it. */
-export class UserAgentStateError extends Error {
-  constructor(
-    readonly operation: string,
-    readonly state: UserAgentState,
-  ) {
-    super(`UserAgent.${operation}() is not possible while the user agent is ${state}`);
-    this.name = 'UserAgentStateError';
-  }
-}
+export { type LineStatus, describeFailure, lineStatus } from './user-agent-line.js';
+export {
+  type AccountStatus,
+  type FlowLostEvent,
+  type StopOptions,
+  type UserAgentEvents,
+  type UserAgentOptions,
+  type UserAgentSnapshot,
+  type UserAgentState,
+  UserAgentStateError,
+  type UserAgentTraceOptions,
+} from './user-agent-api.js';
 
 const PROTOCOLS: readonly TransportProtocol[] = ['udp', 'tcp', 'tls'];
-
-const FAILURE_TEXT: Readonly<Record<RegistrationFailure['cause'], string>> = {
-  'wrong-credentials': 'wrong user name or password',
-  'challenge-refused': 'authentication refused',
-  rejected: 'rejected by the server',
-  'interval-too-brief': 'registration interval refused',
-  'server-unavailable': 'server unavailable',
-  timeout: 'no answer from the server',
-  'transport-error': 'network error',
-  'no-local-address': 'no network address',
-};
-
-/** A line a person can read: "wrong user name or password (401 Unauthorized)". */
-export function describeFailure(f: RegistrationFailure): string {
-  const text = FAILURE_TEXT[f.cause];
-  return f.statusCode > 0 ? `${text} (${f.statusCode} ${f.reason})` : `${text} (${f.reason})`;
-}
-
-/** The line status of a registration status: a binding being refreshed still counts as registered. */
-export function lineStatus(s: RegistrationStatus): LineStatus {
-  switch (s.state) {
-    case RegistrationState.Unregistered:
-    case RegistrationState.Unregistering:
-      return { state: 'off' };
-    case RegistrationState.Registering:
-      return { state: 'registering', lastFailure: s.lastFailure && describeFailure(s.lastFailure) };
-    case RegistrationState.Registered:
-    case RegistrationState.Refreshing:
-      return { state: 'registered', expiresAtMs: s.expiresAtMs };
-    case RegistrationState.Failed:
-    case RegistrationState.Backoff:
-      return { state: 'failed', reason: describeFailure(s.failure), statusCode: s.failure.statusCode, cause: s.failure.cause, retryAtMs: s.retryAtMs };
-  }
-}
 
 /**
  * The SIP user agent of the phone. One transport (any number of listening sockets), one
@@ -180,9 +45,14 @@ export function lineStatus(s: RegistrationStatus): LineStatus {
  * one RFC 3263 locator, and a registration client per account whose requests fail over between
  * the located targets (FailoverRequestSender).
  *
- * Incoming requests outside a dialog: OPTIONS gets 200 with Allow, Accept, Accept-Encoding,
- * Accept-Language and Supported; INVITE 480 for now (answerOutOfDialog); unknown methods 501,
- * and the other malformed or unsupported requests their §8.2 status, from the layer.
+ * Calls (CallManager, firmware/sip/ua/call/): call() makes an OutgoingSession; an INVITE that
+ * passes the checks (from a registrar or proxy of an account unless calls.acceptCallsFrom is
+ * 'any'; not busy; no do-not-disturb) becomes an IncomingSession and an 'incoming' event.
+ * Requests within a dialog go to their session (481 for unknown dialogs).
+ *
+ * Other requests outside a dialog: OPTIONS gets 200 with Allow, Accept, Accept-Encoding,
+ * Accept-Language and Supported (answerOutOfDialog); unknown methods 501, and the other
+ * malformed or unsupported requests their §8.2 status, from the layer.
  *
  * NAT and dead-server handling (RFC 5626 §4.4): each registered account's flow is kept alive
  * with CRLF pings (TCP, TLS) or OPTIONS pings (UDP); a lost flow makes it register again.
@@ -197,6 +67,8 @@ export class UserAgent {
   readonly transport: SipTransport;
   readonly locator: ServerLocator;
   readonly registrations: RegistrationManager;
+  /** The INVITE sessions. */
+  readonly calls: CallManager;
   private readonly network: NetworkTransport | undefined;
   private readonly sender: FailoverRequestSender;
   private readonly flows: FlowKeeper;
@@ -275,6 +147,24 @@ export class UserAgent {
       userAgent,
       timing: options.registration,
     });
+    this.calls = new CallManager(
+      {
+        layer: this.transactions,
+        locator: this.locator,
+        sender: this.sender,
+        clock: this.clock,
+        logger: options.logger ?? silentLogger(),
+        userAgent,
+        supported: this.capabilities.supported,
+        accounts: () => [...this.accounts.values()],
+        account: (id) => this.accounts.get(id),
+        digest: (id) => this.registrations.get(id)?.digest,
+        contactAddress: (account, protocol) => this.contactAddress(account, protocol),
+        flowTarget: (id) => this.flows.targetOf(id),
+        onIncoming: (session) => this.events.emit('incoming', session),
+      },
+      options.calls,
+    );
     for (const settings of options.accounts ?? []) this.addAccountUnstarted(Account.from(settings));
   }
 
@@ -312,6 +202,8 @@ export class UserAgent {
       }),
       this.transport.on('connection-closed', ({ remote, error }) => this.flows.connectionClosed(remote, error)),
       this.transactions.on('request', (tx, inbound) => this.incoming(tx, inbound)),
+      this.transactions.on('ack', (ack) => this.calls.receiveAck(ack)),
+      this.transactions.on('stray-response', (response) => this.calls.strayResponse(response)),
       this.transactions.on('rejected', (request, response) => this.log.debug({ method: request.method, status: response.status, reason: response.reason }, 'request refused by the stateless checks (RFC 3261 §8.2)')),
       this.registrations.on('state', (accountId, status) => this.registrationChanged(accountId, status)),
     );
@@ -391,6 +283,27 @@ export class UserAgent {
     return this.sender.send(this.optionsRequest(to, account));
   }
 
+  /**
+   * Calls a number or URI: "1004" (at the account's domain), "1004@pbx.example.com", a sip:,
+   * sips: or tel: URI. From the given account (default: the first). The session starts at once;
+   * follow it with its events and its `ended` promise. Throws UserAgentStateError when the UA is
+   * not running, CallTargetError for a target that cannot be dialled.
+   */
+  call(target: string | Uri, options: CallRequestOptions = {}): OutgoingSession {
+    if (this.current !== 'running') throw new UserAgentStateError('call', this.current);
+    return this.calls.call(target, options);
+  }
+
+  /** Calls up or being set up. */
+  get sessions(): Session[] {
+    return this.calls.calls;
+  }
+
+  /** Do-not-disturb: incoming calls get 486 or 480 and never ring; false turns it off. */
+  setDoNotDisturb(dnd: DoNotDisturb): void {
+    this.calls.setDoNotDisturb(dnd);
+  }
+
   /** Where the UA is reached over a protocol (the Via and Contact address), when it listens on it. */
   localAddress(protocol: TransportProtocol, family?: 4 | 6): HostPort | undefined {
     return this.transport.localAddress(protocol, family);
@@ -422,11 +335,10 @@ export class UserAgent {
    * The Contact of an account's REGISTER: our address for its transport, in the family of the
    * server that holds its flow, else of the next hop when it is an address literal.
    */
-  private contactAddress(account: Account): ContactAddress | undefined {
-    const flow = this.flows.targetOf(account.id);
-    const hop = ipFamily(account.nextHop.host);
+  private contactAddress(account: Account | undefined, protocol: TransportProtocol = account?.transport ?? 'udp'): ContactAddress | undefined {
+    const flow = account && this.flows.targetOf(account.id);
+    const hop = account ? ipFamily(account.nextHop.host) : 0;
     const family = flow ? ipFamily(flow.address) : hop;
-    const protocol: TransportProtocol = account.transport;
     const local = (family !== 0 ? this.transport.localAddress(protocol, family) : undefined) ?? this.transport.localAddress(protocol);
     return local && { host: local.address, port: local.port, transport: protocol };
   }
@@ -493,6 +405,7 @@ export class UserAgent {
 
   private incoming(tx: AnyServerTransaction, inbound: InboundMessage): void {
     if (this.current !== 'running') return;
+    if (this.calls.receiveRequest(tx, inbound)) return;
     const answer = answerOutOfDialog(tx, this.capabilities);
     this.log.debug({ method: answer.method, status: answer.status, source: `${inbound.source.protocol}:${inbound.source.address}:${inbound.source.port}` }, 'request answered');
   }
@@ -504,6 +417,8 @@ export class UserAgent {
       return;
     }
     this.current = 'stopping';
+    // The calls end first, while the layer can still send their BYE and CANCEL.
+    this.calls.hangupAll();
     try {
       await this.registrations.stopAll({ unregister: options.unregister, timeoutMs: options.timeoutMs });
     } catch (e) {
@@ -517,6 +432,7 @@ export class UserAgent {
   /** Closes everything this UA holds, in the order that sends nothing more: flows, layer, transport, trace. */
   private async release(): Promise<void> {
     this.flows.close();
+    this.calls.close();
     this.transactions.close();
     try {
       await this.transport.close();

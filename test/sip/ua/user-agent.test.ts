@@ -178,13 +178,16 @@ describe('UserAgent: requests outside a dialog', () => {
     expect((await ask(s, peer, makeRequest({ method: 'OPTIONS', uri: `sip:1003@${PHONE}`, via: { ...via, branch: 'z9hG4bKbad6' }, maxForwards: 0 }))).status).toBe(483);
   });
 
-  it('answers INVITE 480 for now (and absorbs the ACK), and requests for unknown dialogs 481', async () => {
-    const s = setup();
+  it('refuses an INVITE from an address that is no registrar or proxy of ours with 403 (ghost calls), and requests for unknown dialogs 481', async () => {
+    const s = setup({ account: { register: false } });
+    const incoming: unknown[] = [];
+    s.ua.on('incoming', (c) => incoming.push(c));
     await s.ua.start();
     const peer = new RawPeer(s.network, '10.0.0.9');
     const invite = await ask(s, peer, makeRequest({ method: 'INVITE', uri: `sip:1003@${PHONE}`, via: { ...via, branch: 'z9hG4bKinv1' }, contact: 'sip:alice@10.0.0.9' }));
-    expect(invite.status).toBe(480);
+    expect(invite.status).toBe(403);
     expect(invite.get('Server')).toBe('offhook-test');
+    expect(incoming).toEqual([]);
     const bye = await ask(s, peer, makeRequest({ method: 'BYE', uri: `sip:1003@${PHONE}`, via: { ...via, branch: 'z9hG4bKbye1' }, toTag: 'nosuchdialog' }));
     expect(bye.status).toBe(481);
     const optionsInDialog = await ask(s, peer, makeRequest({ method: 'OPTIONS', uri: `sip:1003@${PHONE}`, via: { ...via, branch: 'z9hG4bKopt9' }, toTag: 'nosuchdialog' }));

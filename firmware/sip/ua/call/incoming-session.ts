@@ -1,0 +1,216 @@
+// The callee's side of a call (RFC 3261 §13.3): the offer checked before ringing, 180, accept() with the handler's answer (or a late offer), reject(), CANCEL, the ACK and Timer H.
+import { Dialog } from '../../dialog/index.js';
+import { type NameAddr, type SipRequest, reasonPhrase } from '../../message/index.js';
+import { type AnyServerTransaction, InviteServerState, type InviteServerTransaction } from '../../transaction/index.js';
+import type { Account } from '../account.js';
+import type { SessionBody, SessionDescriptionHandlerFactory } from '../session-description.js';
+import { type CallEnvironment, type RemoteIdentity, bodyFields, bodyOf, capabilityHeaders, reasonValue, warningValue } from './call-environment.js';
+import { Session } from './session.js';
+import { outcome, outcomeOfStatus } from './session-outcome.js';
+import { SessionState } from './session-state.js';
+
+export interface IncomingSessionInit {
+  env: CallEnvironment;
+  account: Account | undefined;
+  /** The INVITE's server transaction (the layer has started it: 100 Trying goes out by itself). */
+  transaction: InviteServerTransaction;
+  caller: RemoteIdentity;
+  /** Our Contact for the 1xx / 2xx (RFC 3261 §12.1.1: a dialog-creating response carries one). */
+  contact: NameAddr | undefined;
+  handlerFactory: SessionDescriptionHandlerFactory;
+  /** The INVITE came over TLS (with a sips: Request-URI the dialog is secure, RFC 3261 §12.1.1). */
+  tls: boolean;
+}
+
+/** Statuses an incoming call can be refused with. */
+export type RejectStatus = 403 | 480 | 486 | 488 | 600 | 603 | 606 | (number & {});
+
+/**
+ * An incoming call. The manager makes it once the INVITE passed the UA's checks (ghost-call
+ * protection, busy, do-not-disturb), then calls takeOffer(): an offer the handler refuses gets
+ * 488 with a Warning (RFC 3261 §13.3.1.3) and the call never rings. Otherwise ring() sends 180
+ * (automatic unless settings say no) and the UA emits 'incoming'.
+ *
+ * - accept(): 200 with the handler's answer, or with an offer when the INVITE had no body (the
+ *   answer then comes in the ACK, RFC 3261 §13.2.1). The layer retransmits the 2xx until the ACK;
+ *   the ACK confirms the call ('accepted'). No ACK in 64*T1 ('no-ack'): BYE (§13.3.1.4).
+ * - reject(status): 603 by default, or 486, 480...; nobody answering in settings.noAnswerTimeoutMs: 480.
+ * - A CANCEL (RFC 3261 §9.2): 487 to the INVITE; ends as cancelled, or answered-elsewhere when its
+ *   Reason says cause=200 (RFC 3326). A BYE in the early dialog: 200, then 487 (§15.1.2).
+ * - hangup() before accept(): reject(603); after the 2xx but before the ACK: BYE once the ACK
+ *   comes (§15: not before), or at Timer H's end.
+ */
+export class IncomingSession extends Session {
+  /** The INVITE. */
+  readonly request: SipRequest;
+  private readonly tx: InviteServerTransaction;
+  private readonly offer: SessionBody | undefined;
+  private readonly contact: NameAddr | undefined;
+  private readonly initial: Dialog;
+  /** accept() was called; the 2xx goes out once the handler's body is ready. */
+  private answering = false;
+  /** The 2xx went out. */
+  private answered = false;
+  private acked = false;
+  private hangupAfterAck = false;
+
+  constructor(init: IncomingSessionInit) {
+    const tx = init.transaction;
+    const request = tx.request;
+    super({ env: init.env, direction: 'incoming', account: init.account, callId: request.callId, localTag: tx.toTag, remote: init.caller, handlerFactory: init.handlerFactory, initial: SessionState.Proceeding });
+    this.request = request;
+    this.tx = tx;
+    this.offer = bodyOf(request);
+    this.contact = init.contact;
+    this.initial = this.adopt(Dialog.uas(request, { localTag: tx.toTag, localContact: init.contact, random: init.env.layer.random, tls: init.tls }));
+    this.current = this.initial;
+    tx.on('cancel', (cancel) => this.cancelled(cancel));
+    tx.on('no-ack', () => this.noAck());
+    tx.on('transport-error', (e) => {
+      if (!this.answered) this.end(outcome('network-error', 503, 'Service Unavailable', e.message));
+    });
+    this.startTimer('no-answer', init.env.settings.noAnswerTimeoutMs, () => this.unanswered());
+  }
+
+  /** Whether the INVITE had no offer (late offer: ours goes in the 2xx). */
+  get lateOffer(): boolean {
+    return this.offer === undefined;
+  }
+
+  /**
+   * Gives the INVITE's offer to the handler. A refusal is answered at once (488, or 400 for a body
+   * that does not parse) with a Warning, and the session ends; returns whether the call may ring.
+   * @internal
+   */
+  takeOffer(): boolean {
+    const offer = this.offer;
+    if (!offer) return true;
+    const verdict = this.safely('receiveOffer', () => this.handler.receiveOffer(offer), { ok: false, status: 488, reason: 'internal error' } as const);
+    if (verdict.ok) return true;
+    this.replyInvite(verdict.status, { headers: [['Warning', warningValue(this.env.userAgent, verdict.reason)]] });
+    this.end(outcomeOfStatus(verdict.status, reasonPhrase(verdict.status), verdict.reason));
+    return false;
+  }
+
+  /** Sends 180 Ringing with our Contact (an early dialog, RFC 3261 §13.3.1.1). Once; only before the answer. */
+  ring(): void {
+    if (this.state !== SessionState.Proceeding || this.answering) return;
+    this.replyInvite(180, { headers: this.contactHeader(), copyRecordRoute: true });
+    this.transition(SessionState.Early, '180 sent');
+    this.emit('progress', { status: 180, reason: 'Ringing', earlyMedia: false });
+  }
+
+  /** Answers the call: 200 with the handler's answer (or offer). Resolves once the 2xx is sent (or the call ended first). */
+  async accept(): Promise<void> {
+    if (this.answering || (this.state !== SessionState.Proceeding && this.state !== SessionState.Early)) return;
+    this.answering = true;
+    this.stopTimer('no-answer');
+    let body: SessionBody;
+    try {
+      body = this.offer ? await this.handler.createAnswer({ hold: this.localHold }) : await this.handler.createOffer({ hold: this.localHold });
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'no answer from the session description handler');
+      if (this.tx.state === InviteServerState.Proceeding) this.replyInvite(500);
+      this.end(outcome('media-failed', 500, 'Server Internal Error', e instanceof Error ? e.message : String(e)));
+      return;
+    }
+    if (this.tx.state !== InviteServerState.Proceeding || (this.state as SessionState) === SessionState.Terminated) return;
+    this.replyInvite(200, { headers: [...this.contactHeader(), ...capabilityHeaders(this.env)], copyRecordRoute: true, ...bodyFields(body) });
+    this.answered = true;
+    this.initial.confirm();
+  }
+
+  /** Refuses the call (603 Decline by default). Only before the answer. */
+  reject(status: RejectStatus = 603, reason?: string): void {
+    if (this.answered || this.tx.state !== InviteServerState.Proceeding || this.state === SessionState.Terminated) return;
+    const phrase = reason ?? reasonPhrase(status);
+    this.replyInvite(status, { reason: phrase });
+    this.end(outcomeOfStatus(status, phrase, 'refused here'));
+  }
+
+  hangup(): void {
+    const state = this.state;
+    if (state === SessionState.Terminated || state === SessionState.Terminating) return;
+    if (state === SessionState.Confirmed) {
+      this.bye(outcome('local-hangup', 0, 'hung up'));
+      return;
+    }
+    if (this.answering || this.answered) {
+      // RFC 3261 §15: no BYE before the ACK of our 2xx (or before Timer H's time passed).
+      this.hangupAfterAck = true;
+      this.transition(SessionState.Terminating, 'hangup before the ACK');
+      return;
+    }
+    this.reject(603);
+  }
+
+  /** @internal */
+  override receiveAck(ack: SipRequest, dialog: Dialog): void {
+    if (dialog !== this.initial || ack.cseq.seq !== this.request.cseq.seq) {
+      super.receiveAck(ack, dialog);
+      return;
+    }
+    if (!this.answered || this.acked) return;
+    this.acked = true;
+    if (!this.offer) {
+      // RFC 3261 §13.2.1: our offer went in the 2xx, the answer must be in the ACK.
+      const answer = bodyOf(ack);
+      const fork = this.initial.id.remoteTag;
+      const verdict = answer
+        ? this.safely('receiveAnswer', () => this.handler.receiveAnswer(answer, { early: false, fork }), { ok: false, status: 488, reason: 'internal error' } as const)
+        : ({ ok: false, status: 488, reason: 'no answer in the ACK' } as const);
+      if (!verdict.ok) {
+        this.safely('rollback', () => this.handler.rollback(), undefined);
+        this.bye(outcome('not-acceptable', 488, verdict.reason, 'the answer in the ACK was refused'), reasonValue(488, verdict.reason));
+        return;
+      }
+    }
+    if (this.hangupAfterAck) {
+      this.bye(outcome('local-hangup', 0, 'hung up'));
+      return;
+    }
+    this.transition(SessionState.Confirmed, 'ACK received');
+    this.safely('confirmed', () => this.handler.confirmed(), undefined);
+    this.emit('accepted');
+  }
+
+  /** A BYE before our 2xx (the caller ends an early dialog): 200, then 487 to the INVITE (RFC 3261 §15.1.2). */
+  protected override receiveBye(tx: AnyServerTransaction, dialog: Dialog): void {
+    if (this.answered) {
+      super.receiveBye(tx, dialog);
+      return;
+    }
+    tx.reply(200);
+    if (this.tx.state === InviteServerState.Proceeding) this.replyInvite(487);
+    this.end(outcome('cancelled', 487, 'Request Terminated', 'BYE in the early dialog'));
+  }
+
+  private cancelled(cancel: SipRequest): void {
+    if (this.tx.state === InviteServerState.Proceeding) this.replyInvite(487);
+    // RFC 3326: "Reason: SIP;cause=200" on a CANCEL says another phone of the AOR answered.
+    const reason = cancel.get('Reason');
+    const elsewhere = reason !== undefined && /^\s*SIP\s*;.*cause\s*=\s*200\b/i.test(reason);
+    this.end(elsewhere ? outcome('answered-elsewhere', 487, 'Call completed elsewhere', reason) : outcome('cancelled', 487, 'Request Terminated', reason));
+  }
+
+  /** Nobody answered in time: 480 (the caller's proxy may try voicemail or another contact). */
+  private unanswered(): void {
+    if (this.answering || this.tx.state !== InviteServerState.Proceeding) return;
+    this.replyInvite(480, { reason: 'Temporarily Unavailable' });
+    this.end(outcome('no-answer', 480, 'Temporarily Unavailable', `not answered in ${this.env.settings.noAnswerTimeoutMs} ms`));
+  }
+
+  /** RFC 3261 §13.3.1.4: no ACK for our 2xx in 64*T1: the session is ended with BYE. */
+  private noAck(): void {
+    if (this.acked || this.state === SessionState.Terminated) return;
+    this.bye(this.hangupAfterAck ? outcome('local-hangup', 0, 'hung up') : outcome('no-ack', 408, 'no ACK for the 2xx'));
+  }
+
+  private contactHeader(): [string, string][] {
+    return this.contact ? [['Contact', this.contact.toString()]] : [];
+  }
+
+  private replyInvite(status: number, options: Parameters<InviteServerTransaction['reply']>[1] = {}): void {
+    this.tx.reply(status, { ...options, headers: [...(options.headers ?? []), ['Server', this.env.userAgent]] });
+  }
+}
