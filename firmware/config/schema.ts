@@ -43,6 +43,24 @@ export function string(options: { pattern?: RegExp; patternName?: string; minLen
   };
 }
 
+/**
+ * A password or other secret: a string, and an error message that never repeats the value (it ends
+ * up on the console and in logs). YAML reads an unquoted `0123` as a number, which would lose the
+ * leading zero, so a number is refused with a hint to quote it.
+ */
+export function secret(): Schema<string> {
+  const expected = 'a string (quote a secret made of digits: "0123")';
+  return {
+    expected,
+    check(value, path, issues) {
+      if (typeof value === 'string') return value;
+      const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value} (value not shown)`;
+      issues.push({ path, message: `expected ${expected}, got ${kind}` });
+      return undefined;
+    },
+  };
+}
+
 export function number(options: { min?: number; max?: number; integer?: boolean; unit?: string } = {}): Schema<number> {
   const kind = options.integer ? 'an integer' : 'a number';
   const range =

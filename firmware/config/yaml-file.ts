@@ -4,6 +4,18 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { validate, type Path, type Schema, type SchemaIssue } from './schema.js';
 
+/** A parsed YAML document: its data, and what is needed to point at the line and column of a field. */
+export interface YamlSource {
+  /** The file (or URL) named in error messages. */
+  readonly file: string;
+  /** The text as read. */
+  readonly text: string;
+  readonly doc: Document;
+  readonly lineCounter: LineCounter;
+  /** The document as plain data (aliases expanded), before any schema. */
+  readonly data: unknown;
+}
+
 /** The node at path, or the nearest ancestor that exists; for a key that is present, its key node. */
 function locate(doc: Document, path: Path): Node | undefined {
   for (let n = path.length; n >= 0; n--) {
@@ -21,8 +33,21 @@ function locate(doc: Document, path: Path): Node | undefined {
   return undefined;
 }
 
-/** Parses YAML text and validates it; throws ConfigError naming file, field path, line and column. */
-export function parseYaml<T>(text: string, file: string, schema: Schema<T>, refine?: (value: T) => SchemaIssue[]): T {
+/** How many leading elements of path exist in the document (path.length: the field itself is there). */
+export function presentDepth(source: YamlSource, path: Path): number {
+  for (let n = path.length; n > 0; n--) if (source.doc.hasIn(path.slice(0, n))) return n;
+  return 0;
+}
+
+/** A schema issue as a problem of this source, with the line and column of the field (or its nearest ancestor). */
+export function problemAt(source: YamlSource, issue: SchemaIssue): ConfigProblem {
+  const node = locate(source.doc, issue.path);
+  const pos = node?.range ? source.lineCounter.linePos(node.range[0]) : undefined;
+  return { file: source.file, path: issue.path, message: issue.message, line: pos?.line, column: pos?.col };
+}
+
+/** Parses YAML text; throws ConfigError with the line and column of a syntax error. */
+export function parseYamlSource(text: string, file: string): YamlSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -33,26 +58,39 @@ export function parseYaml<T>(text: string, file: string, schema: Schema<T>, refi
       }),
     );
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  const result = validate(schema, data);
-  const issues = result.value !== undefined ? (refine?.(result.value) ?? []) : result.issues;
-  if (result.value !== undefined && issues.length === 0) return result.value;
-  throw new ConfigError(
-    issues.map((issue): ConfigProblem => {
-      const node = locate(doc, issue.path);
-      const pos = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
-      return { file, path: issue.path, message: issue.message, line: pos?.line, column: pos?.col };
-    }),
-  );
+  // maxAliasCount bounds the expansion of aliases (a "billion laughs" document).
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ file, path: [], message: `YAML: ${err instanceof Error ? err.message : String(err)}` }]);
+  }
+  return { file, text, doc, lineCounter, data };
 }
 
-export function loadYamlFile<T>(file: string, schema: Schema<T>, refine?: (value: T) => SchemaIssue[]): T {
-  let text: string;
+/** Validates a parsed source; throws ConfigError naming file, field path, line and column. */
+export function validateYamlSource<T>(source: YamlSource, schema: Schema<T>, refine?: (value: T) => SchemaIssue[]): T {
+  const result = validate(schema, source.data);
+  const issues = result.value !== undefined ? (refine?.(result.value) ?? []) : result.issues;
+  if (result.value !== undefined && issues.length === 0) return result.value;
+  throw new ConfigError(issues.map((issue) => problemAt(source, issue)));
+}
+
+/** Parses YAML text and validates it; throws ConfigError naming file, field path, line and column. */
+export function parseYaml<T>(text: string, file: string, schema: Schema<T>, refine?: (value: T) => SchemaIssue[]): T {
+  return validateYamlSource(parseYamlSource(text, file), schema, refine);
+}
+
+/** Reads a file's text; throws ConfigError naming the file when it cannot be read. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'error';
     throw new ConfigError([{ file, path: [], message: `cannot read the file (${code})` }]);
   }
-  return parseYaml(text, file, schema, refine);
+}
+
+export function loadYamlFile<T>(file: string, schema: Schema<T>, refine?: (value: T) => SchemaIssue[]): T {
+  return parseYaml(readConfigText(file), file, schema, refine);
 }
