@@ -5,9 +5,10 @@ SHELL := /bin/bash
 # Debian packages, installed only when missing: the toolchain and -dev libraries of the native addon
 # (the media engine links libasound, libopus, libspeexdsp and libsrtp2); the real peers of the interop
 # tests (Kamailio, SIPp, baresip — a softphone for RTP/SRTP, which brings baresip-core with its modules)
-# and tshark, which reads the SIP trace; openssl makes throwaway TLS certificates.
+# and tshark, which reads the SIP trace; openssl makes throwaway TLS certificates; chromium runs the
+# emulator page's end-to-end tests (test/e2e, driven by playwright-core).
 APT_PACKAGES := build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev libsrtp2-dev \
-	kamailio sip-tester baresip tshark openssl
+	kamailio sip-tester baresip tshark openssl chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # node-gyp builds against the Node headers Debian installs in /usr/include/node (no download).
 NODEDIR := $(shell [ -f /usr/include/node/node_api.h ] && echo /usr)
@@ -55,7 +56,7 @@ unit: build
 # Everything CI checks: install what is missing, build (TS + addon), typecheck, lint, all tests.
 test: build typecheck lint unit
 
-# The emulator in the terminal: the emulated LCD drawn as text, keys from stdin (digits, *, #, h = hook).
+# The emulator: its page at http://127.0.0.1:8080/ (ARGS="--ui terminal" draws it in the terminal instead).
 run: build
 	node dist/offhook.mjs --board emulator $(ARGS)
 

@@ -3,6 +3,10 @@ import { parseCli, USAGE, type CliOptions } from './cli-args.js';
 import { detectBoard, loadBoard, type LoadedBoard } from './config/board.js';
 import { loadConfig, type LoadedConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
+import { emulatorConfigOf } from './config/emulator-schema.js';
+import { chooseFrontEnd } from './emulator/front-end.js';
+import { runHashPassword } from './emulator/hash-password-command.js';
+import { EmulatorServerError } from './emulator/web-server.js';
 import { runHwtest } from './hwtest.js';
 import { startPhone } from './main.js';
 import { RealClock } from './util/clock.js';
@@ -44,6 +48,8 @@ export async function cli(argv: readonly string[]): Promise<number> {
     case 'usage-error':
       process.stderr.write(`offhook: ${cmd.message}\n\n${USAGE}`);
       return 2;
+    case 'hash-password':
+      return runHashPassword({ input: process.stdin, output: process.stdout, messages: process.stderr });
     case 'hwtest': {
       const s = setup(cmd.options);
       if (!s) return 1;
@@ -52,8 +58,20 @@ export async function cli(argv: readonly string[]): Promise<number> {
     case 'run': {
       const s = setup(cmd.options);
       if (!s) return 1;
-      const phone = await startPhone({ config: s.config.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout });
-      return phone.done;
+      const o = cmd.options;
+      const front = chooseFrontEnd({ ui: o.ui, httpPort: o.httpPort, httpAddress: o.httpAddress, emulated: s.board.profile.gpio.backend === 'emulated', config: emulatorConfigOf(s.config.config) });
+      if ('error' in front) {
+        process.stderr.write(`offhook: ${front.error}\n`);
+        return 1;
+      }
+      try {
+        const phone = await startPhone({ config: s.config.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout, ...front });
+        return await phone.done;
+      } catch (err) {
+        if (!(err instanceof EmulatorServerError)) throw err;
+        process.stderr.write(`offhook: ${err.message}\n`);
+        return 1;
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // Builds the hardware layer from a board profile (part of the composition root): buses, drivers, emulated chips.
 import { existsSync, readdirSync } from 'node:fs';
 import type { BoardProfile, DisplayProfile } from './config/board-schema.js';
-import type { EmulatorPanel } from './emulator/panel.js';
+import { panelDisplay, type EmulatorPanel } from './emulator/panel.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import type { HookSwitch, Keypad, Leds, Ringer, TextDisplay } from '../hal/devices.js';
@@ -252,6 +252,7 @@ function emulatorPanel(p: {
   const physical = (pin: number, activeLow: boolean): boolean => (chip.outputLevel(pin) === 1) !== activeLow;
   return {
     keys: board.keypad ? KEYPAD_LAYOUTS[board.keypad.layout].flat() : [],
+    display: panelDisplay(p.lcd, p.oled),
     lcdLines: () => p.lcd?.lines() ?? p.oled?.textRows(FONT_6X8) ?? [],
     backlight: () => p.lcd?.backlight ?? p.oled?.displayOn ?? false,
     leds: () => Object.fromEntries(Object.entries(board.leds).map(([name, led]) => [name, physical(led.pin, led.activeLow)])),

@@ -1,7 +1,10 @@
 // The composition root: builds the hardware from the board profile, the phone on top, and the emulator front end.
 import type { BoardProfile } from './config/board-schema.js';
 import type { OffhookConfig } from './config/config-schema.js';
+import type { EmulatorServerSettings } from './emulator/front-end.js';
+import { startEmulatorServer, userAgentStatus } from './emulator/start-server.js';
 import { TerminalUi } from './emulator/terminal-ui.js';
+import type { EmulatorWebServer } from './emulator/web-server.js';
 import { buildHardware, type Hardware } from './hardware.js';
 import { lineText, userAgentOptions } from './line-status.js';
 import { Phone } from './phone/phone.js';
@@ -34,6 +37,8 @@ export interface StartOptions {
   stdout: NodeJS.WriteStream;
   /** Draw the emulated board in the terminal (default: when the board uses emulated chips). */
   terminal?: boolean;
+  /** Serve the emulated board's page and control API (firmware/emulator/start-server.ts); default none. */
+  web?: EmulatorServerSettings | undefined;
   /** Where GPIO character devices are looked for (default /dev). */
   devDir?: string;
   /** Handle SIGINT / SIGTERM (default true). */
@@ -114,6 +119,7 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
   }
 
   let ui: TerminalUi | undefined;
+  let web: EmulatorWebServer | undefined;
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping: Promise<void> | undefined;
@@ -121,6 +127,7 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
     stopping ??= (async () => {
       log.info('offhook stopping');
       ui?.stop();
+      await web?.close();
       unsubscribeUa?.();
       watch?.stop();
       await ua?.stop();
@@ -134,6 +141,14 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
   if (hardware.panel && (o.terminal ?? o.board.gpio.backend === 'emulated')) {
     ui = new TerminalUi({ panel: hardware.panel, input: o.stdin, output: o.stdout, clock: o.clock, glyphSymbols: GLYPH_SLOTS.map((n) => TERMINAL_GLYPHS[n]), onQuit: () => void stop() });
     ui.start();
+  }
+  if (hardware.panel && o.web) {
+    const status = userAgentStatus({ ua: () => ua, problem: () => (missing.length > 0 || sipProblem ? accountStatus() : undefined) });
+    const settings = { settings: o.web, panel: hardware.panel, firstAor: o.config.accounts[0]?.aor, status, clock: o.clock, log, announce: (line: string) => o.stdout.write(line) };
+    web = await startEmulatorServer(settings).catch(async (err: unknown) => {
+      await stop();
+      throw err;
+    });
   }
   if (o.signals ?? true) {
     const onSignal = (sig: NodeJS.Signals): void => {

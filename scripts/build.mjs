@@ -46,6 +46,10 @@ for (const f of readdirSync(join(root, 'board'))) {
   if (f.endsWith('.yaml')) copyFileSync(join(root, 'board', f), join(dist, 'board', f));
 }
 
+// The emulator's page beside the bundle: firmware/emulator/web-server.ts serves ./web/ next to itself.
+mkdirSync(join(dist, 'web'), { recursive: true });
+for (const f of readdirSync(join(root, 'firmware/emulator/web'))) copyFileSync(join(root, 'firmware/emulator/web', f), join(dist, 'web', f));
+
 if (args.has('--bench')) {
   const benchDir = join(root, 'scripts/bench');
   const entries = readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => join(benchDir, f));

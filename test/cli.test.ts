@@ -85,7 +85,7 @@ describe('offhook command line', () => {
   });
 
   it('runs the emulator in the terminal: the idle screen, keys typed on stdin, the hook', async () => {
-    const r = await run(['--board', 'emulator', '--log-level', 'warn'], [
+    const r = await run(['--board', 'emulator', '--ui', 'terminal', '--log-level', 'warn'], [
       { afterMs: 400, data: '1001' },
       { afterMs: 100, data: 'h' },
     ]);

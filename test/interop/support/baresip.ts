@@ -1,10 +1,10 @@
 // Starts and stops a real baresip softphone for media interop tests (config per run, free ports, stopped by pid), and a tiny SIP caller that sets up a call with it.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BaresipControl, type BaresipResponse } from './baresip-control.js';
 import { PeerStartError } from './errors.js';
 import { freePort, waitForListener } from './free-port.js';
 import { type Exit, LoggedProcess } from './process.js';
@@ -22,6 +22,18 @@ export interface BaresipAccount {
   mediaenc?: 'srtp' | 'srtp-mand';
   /** Default 'auto': incoming calls are answered at once. */
   answerMode?: 'auto' | 'manual';
+  /**
+   * Register at this registrar ("127.0.0.1:PORT", e.g. the harness Kamailio), which is also the
+   * outbound proxy of every request: the AOR becomes sip:USER@domain with digest password
+   * `password`. Without it: no registration, calls go straight to sip:USER@127.0.0.1:sipPort.
+   */
+  registrar?: string;
+  /** Digest password (with registrar). Default "pw" + user, as in kamailio.cfg. */
+  password?: string;
+  /** AOR domain (with registrar). Default test.local. */
+  domain?: string;
+  /** Registration interval asked for, s (with registrar). Default 600. */
+  regintS?: number;
 }
 
 export interface BaresipOptions {
@@ -57,10 +69,9 @@ export interface BaresipOptions {
 }
 
 /** ctrl_tcp's answer to a command (JSON in a netstring). */
-export interface BaresipResponse {
-  ok: boolean;
-  data: string;
-}
+
+export type { BaresipEvent, BaresipResponse } from './baresip-control.js';
+export { BaresipControl } from './baresip-control.js';
 
 export interface BaresipRecordings {
   /** What baresip decoded from the far end (sndfile "dec"), or undefined if there is none. */
@@ -85,6 +96,8 @@ export interface BaresipInstance {
   recordings(): BaresipRecordings[];
   /** Sends a menu command over ctrl_tcp (needs `control`); rejects after timeoutMs without an answer. */
   command(command: string, params?: string, timeoutMs?: number): Promise<BaresipResponse>;
+  /** The ctrl_tcp connection (needs `control`): its `events` and waitForEvent(type, ms). */
+  control(): BaresipControl;
   /** SIGTERM by pid, SIGKILL after graceMs (default 3000); removes the run dir unless kept. Idempotent. */
   stop(graceMs?: number): Promise<Exit>;
 }
@@ -112,6 +125,12 @@ export function writeToneWav(path: string, options: { hz: number; sampleRateHz: 
 }
 
 function accountLine(a: BaresipAccount, ptimeMs: number): string {
+  if (a.registrar !== undefined) {
+    // registered through the harness Kamailio: it is the outbound proxy of everything (no DNS)
+    const params = [`auth_pass=${a.password ?? `pw${a.user}`}`, `outbound="sip:${a.registrar}"`, `regint=${a.regintS ?? 600}`, `audio_codecs=${(a.codecs ?? ['PCMU']).join(',')}`, `answermode=${a.answerMode ?? 'auto'}`, 'medianat=', 'mwi=no', `ptime=${ptimeMs}`];
+    if (a.mediaenc !== undefined) params.push(`mediaenc=${a.mediaenc}`);
+    return `<sip:${a.user}@${a.domain ?? 'test.local'}>;${params.join(';')}`;
+  }
   // regint=0: no registration (calls come straight to sip_listen); medianat= and mwi=no keep it
   // from sending anything anywhere but to the peer of a call (shared peers README, pitfall 3).
   const params = [`regint=0`, `audio_codecs=${(a.codecs ?? ['PCMU']).join(',')}`, `answermode=${a.answerMode ?? 'auto'}`, 'medianat=', 'mwi=no', `ptime=${ptimeMs}`];
@@ -189,7 +208,9 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipInst
   const accounts = options.accounts ?? [{ user: 'baresip' }];
   const rate = options.sampleRateHz ?? 8000;
   const record = options.record ?? true;
-  const sipPort = await freePort({ protocols: ['udp', 'tcp'] });
+  // two ports: baresip 1.0 also listens for TLS on sip_listen's port + 1 (a ctrl_tcp port chosen
+  // there would fail with "Address already in use")
+  const sipPort = await freePort({ protocols: ['udp', 'tcp'], count: 2 });
   const rtpMin = await freePort({ protocols: ['udp'], count: 20 });
   const ctrlPort = options.control === true ? await freePort({ protocols: ['tcp'] }) : undefined;
   const codecs = new Set(accounts.flatMap((a) => a.codecs ?? ['PCMU']));
@@ -219,6 +240,18 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipInst
   }
 
   let stopped: Promise<Exit> | undefined;
+  const control = ctrlPort !== undefined ? new BaresipControl(ctrlPort) : undefined;
+  // one connection from the start: ctrl_tcp pushes events only to the connection it has
+  try {
+    await control?.open();
+  } catch (err) {
+    await proc.stop({ graceMs: 1000 });
+    throw new PeerStartError({ peer: 'baresip', reason: `ctrl_tcp on 127.0.0.1:${ctrlPort ?? 0}: ${(err as Error).message}`, logFile, runDir });
+  }
+  const needControl = (): BaresipControl => {
+    if (!control) throw new Error('baresip was started without control: true');
+    return control;
+  };
   return {
     pid: proc.pid,
     sipPort,
@@ -238,11 +271,13 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipInst
       }));
     },
     command: (command, params = '', commandTimeoutMs = 3000) => {
-      if (ctrlPort === undefined) return Promise.reject(new Error('baresip was started without control: true'));
-      return ctrlCommand(ctrlPort, command, params, commandTimeoutMs);
+      if (!control) return Promise.reject(new Error('baresip was started without control: true'));
+      return control.command(command, params, commandTimeoutMs);
     },
+    control: needControl,
     stop: (graceMs = 3000) => {
       stopped ??= (async () => {
+        control?.close();
         const exit = await proc.stop({ signal: 'SIGTERM', graceMs });
         if (options.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
         return exit;
@@ -250,43 +285,6 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipInst
       return stopped;
     },
   };
-}
-
-/** One ctrl_tcp exchange: {"command","params","token"} in a netstring; events may come before the response. */
-function ctrlCommand(port: number, command: string, params: string, timeoutMs: number): Promise<BaresipResponse> {
-  return new Promise((resolve, reject) => {
-    const token = `offhook-${process.pid}-${Date.now()}`;
-    const socket = connect({ host: '127.0.0.1', port });
-    let buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error(`baresip ctrl_tcp 127.0.0.1:${port}: no response to '${command}' within ${timeoutMs} ms`)), timeoutMs);
-    const finish = (result: BaresipResponse | Error): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (result instanceof Error) reject(result);
-      else resolve(result);
-    };
-    socket.on('error', (err) => finish(err));
-    socket.on('connect', () => {
-      const json = JSON.stringify({ command, params, token });
-      socket.write(`${Buffer.byteLength(json)}:${json},`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const colon = buffer.indexOf(':');
-        if (colon < 0) return;
-        const length = Number(buffer.subarray(0, colon).toString('ascii'));
-        if (buffer.length < colon + 1 + length + 1) return;
-        const body = buffer.subarray(colon + 1, colon + 1 + length).toString('utf8');
-        buffer = buffer.subarray(colon + 1 + length + 1);
-        const message = JSON.parse(body) as { response?: boolean; ok?: boolean; data?: string; token?: string };
-        if (message.response === true && (message.token === undefined || message.token === token)) {
-          finish({ ok: message.ok === true, data: message.data ?? '' });
-          return;
-        }
-      }
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------

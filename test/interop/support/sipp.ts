@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PeerStartError } from './errors.js';
 import { freePort, waitForListener } from './free-port.js';
@@ -88,6 +89,12 @@ export interface SippProcess {
   runDir: string;
   /** Settles when SIPp exits by itself (e.g. a UAS after its -m calls). */
   done: Promise<SippResult>;
+  /** The scenario's <log> lines so far (-trace_logs; SIPp writes each line as it happens). */
+  readActionLog(): string;
+  /** Every message sent and received so far (-trace_msg). */
+  readMessageLog(): string;
+  /** Resolves with the first action-log line matching `pattern`; rejects after timeoutMs, or when SIPp exits first. */
+  waitForLog(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** Stops it by pid (SIGUSR1: SIPp's graceful quit; SIGKILL after 3 s) and gives its result. Idempotent. */
   stop(): Promise<SippResult>;
 }
@@ -248,6 +255,7 @@ export async function startSipp(options: SippOptions): Promise<SippProcess> {
     throw new PeerStartError({ peer: 'sipp', reason: `not listening on 127.0.0.1:${p.localPort} after 5000 ms`, logFile: p.files.stderr, runDir: p.runDir });
   }
   let stopped: Promise<SippResult> | undefined;
+  const readActionLog = (): string => read(p.files.actions);
   return {
     pid: proc.pid,
     localPort: p.localPort,
@@ -255,6 +263,21 @@ export async function startSipp(options: SippOptions): Promise<SippProcess> {
     hostPort: `127.0.0.1:${p.localPort}`,
     runDir: p.runDir,
     done,
+    readActionLog,
+    readMessageLog: () => read(p.files.messages),
+    waitForLog: async (pattern, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        // the run directory goes away once SIPp has exited (unless kept): then read the result's copy
+        const exited = proc.exitStatus !== undefined;
+        const text = exited ? (await done).actionLog : readActionLog();
+        const line = text.split('\n').find((l) => pattern.test(l));
+        if (line !== undefined) return line;
+        if (exited) throw new Error(`sipp exited before logging ${String(pattern)}; action log:\n${text}`);
+        if (Date.now() >= deadline) throw new Error(`sipp: nothing matched ${String(pattern)} in its action log within ${timeoutMs} ms; action log:\n${text}`);
+        await sleep(25);
+      }
+    },
     stop: () => {
       stopped ??= (async () => {
         const exit = await proc.stop({ signal: 'SIGUSR1', graceMs: 3000 });
