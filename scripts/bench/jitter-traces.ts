@@ -244,19 +244,20 @@ function dtx(seed: number): Trace {
   return finish('dtx', 'talkspurts/pauses (means 1.5 s / 1.2 s), marker + one CN per pause, σ 10 ms jitter', seed, packets, fifo(packets, delays));
 }
 
-/** Every trace of the benchmark, in report order. */
-export function jitterTraces(): Trace[] {
+/** Every trace of the benchmark, in report order; seedOffset draws other traces of the same kinds. */
+export function jitterTraces(seedOffset = 0): Trace[] {
+  const o = seedOffset;
   return [
-    gaussian('gauss-5', 101, 5),
-    gaussian('gauss-20', 102, 20),
-    pareto(103),
-    gilbertElliott(104),
-    delayStep(105),
-    drift('drift+100', 106, 100),
-    drift('drift-100', 107, -100),
-    reorder(108),
-    wifi(109),
-    dtx(110),
+    gaussian('gauss-5', 101 + o, 5),
+    gaussian('gauss-20', 102 + o, 20),
+    pareto(103 + o),
+    gilbertElliott(104 + o),
+    delayStep(105 + o),
+    drift('drift+100', 106 + o, 100),
+    drift('drift-100', 107 + o, -100),
+    reorder(108 + o),
+    wifi(109 + o),
+    dtx(110 + o),
   ];
 }
 

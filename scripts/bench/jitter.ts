@@ -1,29 +1,41 @@
 // Benchmark: our adaptive jitter buffer against speexdsp's and fixed 40/60/80 ms buffers, on the same synthetic traces.
 //
 // Build and run: `make bench` (or `node scripts/build.mjs --bench && node dist/bench/jitter.mjs`).
-// `--offhook '{"lateCostMs":30}'` overrides our buffer's settings, to explore tuning.
+// `--offhook '{"lateCostMs":30}'` overrides our buffer's settings, to explore tuning; `--seed N` adds N
+// to every trace's seed (the same kinds of traces, other random draws: a check against tuning to one).
 //
 // Every buffer is driven identically on a virtual clock: packets are put() at their arrival time and
-// pull() is called every 20 ms of the receiver's clock (the audio device's period), arrivals first when
-// both fall on the same instant. Play-out moves by whole frames only, so where the pull grid falls
-// against the arrivals decides which delays are reachable at all: every trace is run at four pull
-// phases (1.3, 6.3, 11.3 and 16.3 ms against the sender's grid) and the figures are averaged.
+// pull() is called again when the audio it returned has played (20 ms for a whole frame: the audio
+// device's period), arrivals first when both fall on the same instant. Ours (`offhook`) runs as the
+// engine runs it, with time-stretching (timeStretch: true): a missing frame is waited for in 2.5 ms
+// pieces of concealment, silence is cut or lengthened, and a frame may be asked to play shorter or
+// longer (`playoutTs`). How much shorter or longer is the stretcher's choice (a whole number of pitch
+// periods, near what was asked), so the bench does what the engine does: it decodes the frame — here,
+// takes it from a synthetic voiced signal (harmonics of a gliding 90–240 Hz pitch, syllable envelope,
+// noise) — runs the engine's time_stretch() on it, and advances the clock by the length actually
+// produced. So its pulls fall off the 20 ms grid; `offhook-frames` is the same buffer moving by whole
+// frames (timeStretch: false).
+// Where the first pull falls against the arrivals matters to whole-frame play-out, so every trace is
+// run at four pull phases (1.3, 6.3, 11.3 and 16.3 ms against the sender's grid), figures averaged.
 //
 // Figures, per trace and buffer (a packet is a sequence number; a duplicate counts once):
-// - added delay: for each packet played as a frame, the time of the pull that returned it minus the
-//   packet's first arrival: the time it spent in the buffer, on top of its network delay. Mean and
-//   95th percentile over the played packets. Waiting for the next 20 ms pull is part of it for every
-//   buffer alike (a clairvoyant buffer that never makes a packet late still averages ~10 ms + jitter).
+// - added delay: for each packet played as a frame, the time of the pull that returned it (when its
+//   first sample plays, on the clock advanced by what was actually played before it, stretched or not)
+//   minus the packet's first arrival: the time it spent in the buffer, on top of its network delay.
+//   Mean and 95th percentile over the played packets. Waiting for the next 20 ms pull is part of it
+//   for whole-frame buffers (a clairvoyant one that never makes a packet late still averages ~10 ms +
+//   jitter).
 // - late loss: packets that arrived but were never played (too late, or discarded by the buffer to
 //   shrink its delay), as a share of the packets that arrived; network loss is not in it.
-// - conceal (JSON only): frames pulled as concealment (losses, late packets, frames inserted inside
-//   speech, and for speexdsp every frame of a DTX pause) up to the last frame played.
+// - conceal (JSON only): milliseconds pulled as concealment (losses, late packets, inserted audio,
+//   our waits for late frames, and for speexdsp every frame of a DTX pause) up to the last frame
+//   played. stretch (JSON only, ours): share of frames played stretched, and ms removed / added by it.
 //
 // speexdsp (libspeexdsp's JitterBuffer) runs with its own defaults, as jitter_buffer_init() sets them:
 // step = concealment size = one frame (160), margin 0, max late rate 4 %, automatic late cost,
 // automatic adjustment; jitter_buffer_get(desired_span = 160) then jitter_buffer_tick() every period
 // (jitter_buffer_remaining_span() when a chunk outlasts it); reset on a new SSRC.
-// Ours: the defaults of NativeJitterConfig.
+// Ours: the defaults of JitterBufferConfig, with timeStretch as the engine sets it.
 //
 // Target (from the issue): on every trace, at equal or lower late loss, our mean added delay at most
 // 0.8x speexdsp's. The "oracle" column is a clairvoyant reference: knowing every arrival in advance,
@@ -41,8 +53,13 @@
 // Ta = the trace's mean network delay + the buffer's mean added delay + 30 ms (packetisation and
 // device); Ppl = network loss + late loss, in percent.
 import { loadNativeAddon, type NativeAddon } from '../../firmware/media/native-addon.js';
-import { JitterBuffer, type JitterBufferConfig } from '../../firmware/media/jitter-buffer.js';
-import { jitterTraces, type Trace } from './jitter-traces.js';
+import { JitterBuffer, timeStretch, type JitterBufferConfig } from '../../firmware/media/jitter-buffer.js';
+import { SeededRandom, jitterTraces, type Trace } from './jitter-traces.js';
+
+function seedOffset(): number {
+  const i = process.argv.indexOf('--seed');
+  return i >= 0 ? Number(process.argv[i + 1] ?? 0) : 0;
+}
 
 interface Contender {
   name: string;
@@ -55,6 +72,10 @@ export interface Result {
   lateLossPct: number;
   conceal: number;
   played: number;
+  /** Ours: % of played frames stretched, ms removed and added by stretching. */
+  stretchedPct?: number;
+  removedMs?: number;
+  addedMs?: number;
 }
 
 const PULL_PHASES_US = [1_300, 6_300, 11_300, 16_300];
@@ -69,7 +90,11 @@ function offhookOverrides(): JitterBufferConfig {
 }
 
 const CONTENDERS: Contender[] = [
-  { name: 'offhook', make: (addon, t) => new JitterBuffer({ addon, config: { ...configOf(t), ...offhookOverrides() } }) },
+  {
+    name: 'offhook',
+    make: (addon, t) => new JitterBuffer({ addon, config: { ...configOf(t), timeStretch: true, ...offhookOverrides() } }),
+  },
+  { name: 'offhook-frames', make: (addon, t) => new JitterBuffer({ addon, config: { ...configOf(t), timeStretch: false } }) },
   { name: 'speexdsp', make: (addon, t) => new JitterBuffer({ addon, kind: 'speex', config: configOf(t) }) },
   ...[40, 60, 80].map((delayMs) => ({
     name: `fixed-${delayMs}`,
@@ -93,6 +118,24 @@ function summarise(delaysMs: number[], arrived: number, conceal: number): Result
   };
 }
 
+/** A voiced test signal for the whole trace (the "decoded" audio the stretcher works on), seeded. */
+function voice(trace: Trace): Int16Array {
+  const frameTs = (trace.clockRateHz * trace.ptimeMs) / 1000;
+  const out = new Int16Array(trace.packets.length * frameTs + frameTs * 4);
+  const rng = new SeededRandom(trace.ssrc);
+  let phase = 0;
+  for (let i = 0; i < out.length; i++) {
+    const t = i / trace.clockRateHz;
+    const f0 = 165 + 75 * Math.sin(2 * Math.PI * 0.37 * t) * Math.sin(2 * Math.PI * 0.11 * t + 1);
+    phase += (2 * Math.PI * f0) / trace.clockRateHz;
+    let v = 0;
+    for (let h = 1; h * f0 < 3400; h++) v += Math.sin(h * phase) / h;
+    const envelope = 0.15 + 0.85 * Math.max(0, Math.sin(2 * Math.PI * 2.3 * t)) ** 0.5;
+    out[i] = Math.round(envelope * (6000 * v + 300 * rng.gaussian()));
+  }
+  return out;
+}
+
 /** First arrival of each packet that arrived (index into trace.packets → µs). */
 function firstArrivals(trace: Trace): Map<number, number> {
   const first = new Map<number, number>();
@@ -101,7 +144,12 @@ function firstArrivals(trace: Trace): Map<number, number> {
 }
 
 /** Plays a trace through a buffer, pulling every frame from the trace's first send + pullPhaseUs. */
-export function run(trace: Trace, buffer: JitterBuffer, pullPhaseUs: number): Result {
+export function run(addon: NativeAddon, trace: Trace, buffer: JitterBuffer, pullPhaseUs: number, audio: Int16Array): Result {
+  const frameTs = (trace.clockRateHz * trace.ptimeMs) / 1000;
+  const scratch = new Int16Array(frameTs * 3);
+  let stretched = 0;
+  let removedTs = 0;
+  let addedTs = 0;
   const bySeq = new Map<number, number>(); // seq → packet index (60 s of packets never wrap)
   trace.packets.forEach((p, i) => bySeq.set(p.seq, i));
   const arrivedAt = firstArrivals(trace);
@@ -131,19 +179,36 @@ export function run(trace: Trace, buffer: JitterBuffer, pullPhaseUs: number): Re
       });
     }
     const out = buffer.pull(now);
+    let playTs = out.playoutTs;
+    if (out.kind === 'frame' && out.playoutTs !== out.durationTs) {
+      // The engine decodes the frame and stretches it; the stretcher picks the exact length.
+      const start = ((out.timestamp - first.timestamp + 2 ** 32) % 2 ** 32) % (audio.length - frameTs);
+      scratch.set(audio.subarray(start, start + out.durationTs));
+      playTs = timeStretch(addon, scratch, out.playoutTs, out.durationTs, trace.clockRateHz);
+      if (playTs !== out.durationTs) stretched++;
+      if (playTs < out.durationTs) removedTs += out.durationTs - playTs;
+      else addedTs += playTs - out.durationTs;
+    }
+    const playUs = (playTs * 1_000_000) / trace.clockRateHz;
     if (out.kind === 'frame') {
       const index = bySeq.get(out.seq);
       if (index === undefined || playedAt.has(index)) throw new Error(`${trace.name}: seq ${out.seq} played twice or unknown`);
       playedAt.set(index, now);
       concealAtLastFrame = conceal;
     } else if (out.kind === 'conceal') {
-      conceal++;
+      conceal += playUs / 1000;
     }
-    now += (out.durationTs * 1_000_000) / trace.clockRateHz;
+    now += playUs;
   }
   const delays = [...playedAt.entries()].map(([i, t]) => (t - (arrivedAt.get(i) ?? t)) / 1000);
   // Concealment after the stream's last frame (nothing more will come) is not counted.
-  return summarise(delays, arrivedAt.size, concealAtLastFrame);
+  const result = summarise(delays, arrivedAt.size, concealAtLastFrame);
+  if (buffer.kind === 'adaptive' && result.played > 0) {
+    result.stretchedPct = (100 * stretched) / result.played;
+    result.removedMs = (removedTs * 1000) / trace.clockRateHz;
+    result.addedMs = (addedTs * 1000) / trace.clockRateHz;
+  }
+  return result;
 }
 
 /**
@@ -243,6 +308,9 @@ function average(runs: Result[]): Result {
     lateLossPct: avg((r) => r.lateLossPct),
     conceal: avg((r) => r.conceal),
     played: avg((r) => r.played),
+    ...(runs[0]?.stretchedPct !== undefined
+      ? { stretchedPct: avg((r) => r.stretchedPct ?? 0), removedMs: avg((r) => r.removedMs ?? 0), addedMs: avg((r) => r.addedMs ?? 0) }
+      : {}),
   };
 }
 
@@ -251,16 +319,17 @@ const cell = (r: Result | undefined): string =>
 
 function main(): void {
   const addon = loadNativeAddon();
-  const traces = jitterTraces();
+  const traces = jitterTraces(seedOffset());
   const names = [...CONTENDERS.map((c) => c.name), 'oracle', 'oracle@ours'];
   const table: Record<string, Record<string, Result>> = {};
   const verdicts: Record<string, { pass: boolean; ratio: number; lateOk: boolean; oracleRatio: number; rOurs: number; rSpeex: number }> = {};
-  console.log('jitter buffer: mean/p95 added delay (ms) and late loss (%), averaged over 4 pull phases');
+  console.log(`jitter buffer: mean/p95 added delay (ms) and late loss (%), averaged over 4 pull phases; trace seeds +${seedOffset()}`);
   console.log(`${'trace'.padEnd(16)}${names.map((n) => n.padStart(20)).join('')}   ours/speex  oracle/speex  R ours/speex`);
   for (const trace of traces) {
     const perPhase: Record<string, Result[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const audio = voice(trace);
     for (const phase of PULL_PHASES_US) {
-      for (const c of CONTENDERS) perPhase[c.name]?.push(run(trace, c.make(addon, trace), phase));
+      for (const c of CONTENDERS) perPhase[c.name]?.push(run(addon, trace, c.make(addon, trace), phase, audio));
       perPhase.oracle?.push(oracle(trace, phase, perPhase.speexdsp?.at(-1)?.lateLossPct ?? 0));
       perPhase['oracle@ours']?.push(oracle(trace, phase, perPhase.offhook?.at(-1)?.lateLossPct ?? 0));
     }
@@ -298,6 +367,9 @@ function main(): void {
     lateLossPct: +r.lateLossPct.toFixed(3),
     conceal: +r.conceal.toFixed(1),
     played: +r.played.toFixed(1),
+    ...(r.stretchedPct !== undefined
+      ? { stretchedPct: +r.stretchedPct.toFixed(1), removedMs: +(r.removedMs ?? 0).toFixed(0), addedMs: +(r.addedMs ?? 0).toFixed(0) }
+      : {}),
   });
   const results = Object.fromEntries(
     Object.entries(table).map(([trace, row]) => [trace, Object.fromEntries(Object.entries(row).map(([n, r]) => [n, round(r)]))]),

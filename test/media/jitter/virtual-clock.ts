@@ -144,7 +144,7 @@ export function drive(jb: JitterBuffer, arrivals: Arrival[], options: DriveOptio
       firstByte: out.size > 0 ? (sink[0] ?? -1) : -1,
     });
     options.onPull?.(now, out);
-    now += (out.durationTs * 1_000_000) / RATE_HZ;
+    now += (out.playoutTs * 1_000_000) / RATE_HZ;
   }
   return played;
 }

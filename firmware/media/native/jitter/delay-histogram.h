@@ -6,6 +6,8 @@
 // after a few packets and leaves it slowly, the "forgetting factor" histogram of WebRTC NetEQ's
 // DelayManager and of Ramjee et al., "Adaptive playout mechanisms for packetized audio applications in
 // wide-area networks" (INFOCOM 1994), here over delays in µs rather than inter-arrival times in packets.
+// For the time-stretching buffer it also keeps the first two moments of the tail above each bin, so
+// that the expected cost of waiting for packets later than a candidate offset is O(1) per candidate.
 // Fixed storage: no allocation after construction.
 #ifndef OFFHOOK_JITTER_DELAY_HISTOGRAM_H
 #define OFFHOOK_JITTER_DELAY_HISTOGRAM_H
@@ -37,6 +39,8 @@ class DelayHistogram {
   void clear() {
     bins_.fill(0.0);
     tails_.fill(0.0);
+    tails1_.fill(0.0);
+    tails2_.fill(0.0);
     total_ = 0.0;
     increment_ = 1.0;
     have_ref_ = false;
@@ -115,13 +119,41 @@ class DelayHistogram {
     return above / total_;
   }
 
-  /// Recomputes the running sums tail_above() reads (O(bins), once after a batch of add()).
+  /// Recomputes the running sums tail_above() and wait_moments() read (O(bins), once after a batch
+  /// of add()).
   void prepare_tails() {
-    double above = 0.0;
+    double above = 0.0, above1 = 0.0, above2 = 0.0;
     for (int i = kBins - 1; i >= 0; --i) {
-      above += bins_[static_cast<size_t>(i)];
+      const double w = bins_[static_cast<size_t>(i)];
+      const double c = (i + 0.5) * bin_us_;  // bin centre, relative to ref_us_
+      above += w;
+      above1 += w * c;
+      above2 += w * c * c;
       tails_[static_cast<size_t>(i)] = above;
+      tails1_[static_cast<size_t>(i)] = above1;
+      tails2_[static_cast<size_t>(i)] = above2;
     }
+  }
+
+  /// For the packets with x < d <= x + span (bin resolution): their share of the mass, and the means
+  /// over all packets of (d − x)·[x < d <= x + span] and of (d − x)²·[…]. Needs prepare_tails().
+  struct Moments {
+    double share = 0, mean1 = 0, mean2 = 0;
+  };
+  Moments wait_moments(double x_us, double span_us) const {
+    Moments m;
+    if (total_ <= 0.0) return m;
+    const int a = std::clamp(static_cast<int>(std::ceil(bin_of(x_us))), 0, kBins);
+    const int b = std::clamp(static_cast<int>(std::floor(bin_of(x_us + span_us))) + 1, a, kBins);
+    auto at = [](const std::array<double, kBins>& t, int i) { return i < kBins ? t[static_cast<size_t>(i)] : 0.0; };
+    const double m0 = at(tails_, a) - at(tails_, b);
+    const double m1 = at(tails1_, a) - at(tails1_, b);
+    const double m2 = at(tails2_, a) - at(tails2_, b);
+    const double xr = x_us - ref_us_;
+    m.share = m0 / total_;
+    m.mean1 = std::max(0.0, m1 - xr * m0) / total_;
+    m.mean2 = std::max(0.0, m2 - 2.0 * xr * m1 + xr * xr * m0) / total_;
+    return m;
   }
 
   /// Lower edge of bin i, and the (fractional) bin a delay falls in, for scans over candidate offsets.
@@ -166,7 +198,9 @@ class DelayHistogram {
   const double bin_us_;
   const double range_us_;
   std::array<double, kBins> bins_{};
-  std::array<double, kBins> tails_{};  // tails_[i] = mass in bins i and above (prepare_tails)
+  std::array<double, kBins> tails_{};   // tails_[i] = mass in bins i and above (prepare_tails)
+  std::array<double, kBins> tails1_{};  // ... times the bin centre (relative to ref_us_)
+  std::array<double, kBins> tails2_{};  // ... times its square
   double total_ = 0.0;
   double increment_ = 1.0;
   double growth_ = 1.0;

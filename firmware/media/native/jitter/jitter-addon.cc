@@ -11,6 +11,7 @@
 
 #include "jitter-buffer.h"
 #include "reference-buffers.h"
+#include "time-stretch.h"
 
 namespace offhook::jitter {
 
@@ -32,7 +33,11 @@ class DriverOf final : public Driver {
   template <typename... Args>
   explicit DriverOf(Args&&... args) : buffer_(std::forward<Args>(args)...) {}
   void put(const Packet& packet) override { buffer_.put(packet); }
-  void pull(int64_t now_us, Pulled& out) override { buffer_.pull(now_us, out); }
+  void pull(int64_t now_us, Pulled& out) override {
+    out.playout_ts = 0;
+    buffer_.pull(now_us, out);
+    if (out.playout_ts == 0) out.playout_ts = out.duration_ts;  // the reference buffers never stretch
+  }
   Stats stats() const override { return buffer_.stats(); }
   void reset() override { buffer_.reset(); }
 
@@ -90,6 +95,8 @@ Config parse_config(const Napi::Value& value) {
   optional_int(o, "maxTimestampJumpMs", c.max_timestamp_jump_ms);
   optional_int(o, "maxConcealMs", c.max_conceal_ms);
   optional_int(o, "hysteresisMs", c.hysteresis_ms);
+  c.time_stretch = bool_field(o, "config", "timeStretch", c.time_stretch);
+  optional_int(o, "maxWaitMs", c.max_wait_ms);
   return c;
 }
 
@@ -160,7 +167,7 @@ class NativeJitterBuffer : public Napi::ObjectWrap<NativeJitterBuffer> {
     return env.Undefined();
   }
 
-  // pull(nowUs, payloadOut?) → { kind, timestamp, durationTs, size, fecAvailable, seq, arrivalUs, comfortNoise, discontinuity }
+  // pull(nowUs, payloadOut?) → { kind, timestamp, durationTs, playoutTs, size, fecAvailable, seq, arrivalUs, comfortNoise, discontinuity }
   Napi::Value Pull(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "nowUs must be a number");
@@ -184,6 +191,7 @@ class NativeJitterBuffer : public Napi::ObjectWrap<NativeJitterBuffer> {
     result.Set("kind", kind_name(pulled_.kind));
     result.Set("timestamp", static_cast<double>(pulled_.timestamp));
     result.Set("durationTs", static_cast<double>(pulled_.duration_ts));
+    result.Set("playoutTs", static_cast<double>(pulled_.playout_ts));
     result.Set("size", static_cast<double>(pulled_.payload.size()));
     result.Set("fecAvailable", pulled_.fec_available);
     result.Set("seq", static_cast<double>(pulled_.seq));
@@ -216,6 +224,12 @@ class NativeJitterBuffer : public Napi::ObjectWrap<NativeJitterBuffer> {
     set("packetsHeld", s.packets_held);
     set("packetsHeldMax", s.packets_held_max);
     set("driftPpm", s.drift_ppm);
+    set("stretchedFrames", static_cast<double>(s.stretched_frames));
+    set("stretchRemovedMs", s.stretch_removed_ms);
+    set("stretchAddedMs", s.stretch_added_ms);
+    set("waitMs", s.wait_ms);
+    set("waitsRescued", static_cast<double>(s.waits_rescued));
+    set("rewinds", static_cast<double>(s.rewinds));
     return o;
   }
 
@@ -267,6 +281,30 @@ Napi::Value CreateFixed(const Napi::CallbackInfo& info) {
   }
 }
 
+// jitter.timeStretch(pcm: Int16Array, length, inputLength, sampleRateHz, exact?) → new length: stretches
+// pcm[0, inputLength) in place towards `length` samples (pcm.length is the capacity), as the engine
+// does to a decoded frame.
+Napi::Value TimeStretch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) {
+    throw Napi::TypeError::New(env, "pcm must be an Int16Array");
+  }
+  Napi::Int16Array pcm = info[0].As<Napi::Int16Array>();
+  for (size_t i = 1; i <= 3; ++i) {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "length, inputLength and sampleRateHz must be numbers");
+  }
+  const double m = info[1].As<Napi::Number>().DoubleValue();
+  const double n = info[2].As<Napi::Number>().DoubleValue();
+  const double rate = info[3].As<Napi::Number>().DoubleValue();
+  if (!(m >= 0 && m <= static_cast<double>(pcm.ElementLength()) && n >= 0 && n <= static_cast<double>(pcm.ElementLength()) &&
+        rate >= 1000 && rate <= 384000)) {
+    throw Napi::RangeError::New(env, "length and inputLength must fit in pcm, sampleRateHz from 1000 to 384000");
+  }
+  const bool exact = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  const size_t out = time_stretch(pcm.Data(), static_cast<size_t>(n), static_cast<size_t>(m), pcm.ElementLength(), static_cast<int>(rate), exact);
+  return Napi::Number::New(env, static_cast<double>(out));
+}
+
 }  // namespace
 
 Napi::Object make_exports(Napi::Env env) {
@@ -277,6 +315,7 @@ Napi::Object make_exports(Napi::Env env) {
       Napi::PropertyDescriptor::Value("create", Napi::Function::New(env, CreateOf<JitterBuffer>, "create", shared), napi_enumerable),
       Napi::PropertyDescriptor::Value("createSpeex", Napi::Function::New(env, CreateOf<SpeexJitterTwin>, "createSpeex", shared), napi_enumerable),
       Napi::PropertyDescriptor::Value("createFixed", Napi::Function::New(env, CreateFixed, "createFixed", shared), napi_enumerable),
+      Napi::PropertyDescriptor::Value("timeStretch", Napi::Function::New(env, TimeStretch, "timeStretch"), napi_enumerable),
   });
   jitter.Freeze();
   return jitter;

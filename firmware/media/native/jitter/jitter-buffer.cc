@@ -13,11 +13,24 @@
 // is not chased. Bounds: min_delay_ms above the median, max_delay_ms above the fastest packets, at
 // most late_share late, and the 80th percentile of a short-memory histogram (the burst detector).
 //
-// The lattice. O moves only by whole frames (the engine decodes after us: no time-stretching), so the
-// decision at each pull compares the cost at O + k·frame for small k and moves only when that pays
-// for itself by hysteresis_ms per frame. Holding the pointer for one pull (an inserted frame: silence
-// between talkspurts, concealment inside one) adds a frame, skipping one removes it. Growing happens
-// at once; shrinking is free in silence and rate-limited in speech.
+// The lattice (time_stretch off). O moves only by whole frames, so the decision at each pull compares
+// the cost at O + k·frame for small k and moves only when that pays for itself by hysteresis_ms per
+// frame. Holding the pointer for one pull (an inserted frame: silence between talkspurts, concealment
+// inside one) adds a frame, skipping one removes it. Growing happens at once; shrinking is free in
+// silence and rate-limited in speech.
+//
+// Time-stretching (time_stretch on; pull_stretch). O follows the target continuously: a frame is
+// played up to 25 % shorter (50 % when far above the target) or 50 % longer than it is (the engine
+// stretches the decoded audio to Pulled::playout_ts, time-stretch.h), silence is cut or lengthened to
+// the sample. And a frame missing in speech is waited for, 2.5 ms of concealment at a time, while the
+// histogram says a packet that late may still come (the adaptive play-out with time-scale
+// modification of Liang, Färber & Girod, "Adaptive playout scheduling and loss concealment for voice
+// communication over IP networks", IEEE Trans. Multimedia 2003): a late packet then costs a short
+// stretch instead of a loss. The target is priced for that: a packet later than the offset x by w <=
+// max_wait is not lost but waited for, adding w to its own offset and, until acceleration has taken it
+// out again at r per frame, about w²/2r to the frames after it; only one later than x + max_wait is
+// priced as late. So cost(x) = x + E[w] + E[w²]/2r + late_cost · P(d > x + max_wait), over the same
+// decaying histogram, the bounds unchanged.
 #include "jitter-buffer.h"
 
 #include <algorithm>
@@ -57,6 +70,30 @@ constexpr double kBurstQuantile = 0.8;
 constexpr double kBurstMinWeight = 4.0;
 /// Frames looked ahead/back when choosing where to move the play-out offset.
 constexpr int kMaxSteps = 12;
+/// Time-stretching: a frame plays at most this share shorter (and kFastAccelShare shorter when the
+/// offset is more than kFastAccelUs above the target), and at most kExpandShare longer.
+constexpr double kAccelShare = 0.25;
+constexpr double kFastAccelShare = 0.5;
+constexpr double kFastAccelUs = 60'000;
+constexpr double kExpandShare = 0.5;
+/// Above the target by less than this, or below it by less than kExpandDeadbandUs, a frame plays as it
+/// is (no splice for nothing). Below is cheap (a frame that comes late is waited for), and the
+/// stretcher cuts whole pitch periods, often more than asked: a wide band below keeps an overshoot
+/// from being answered by a splice the other way.
+constexpr double kStretchDeadbandUs = 1'000;
+constexpr double kExpandDeadbandUs = 5'000;
+/// The wait for a missing frame goes on in steps of 2.5 ms (a length every codec's concealment can
+/// produce: Opus PLC needs multiples of 2.5 ms) while at least this share of packets is later.
+constexpr int kWaitGranuleHz = 400;
+constexpr double kWaitTail = 0.002;
+/// A missing frame with a later packet queued is lost, not late, unless the network reorders: more
+/// than this share of recent packets (decaying over kReorderMemory packets) arrived out of order.
+constexpr double kReorderShare = 0.002;
+constexpr double kReorderMemory = 500;
+/// What one wait (concealment inserted, then taken out again by acceleration: an audible artefact,
+/// however short) costs in the target's model, in µs of delay of one packet. It keeps the target
+/// above the bulk of the delays, so that waits stay rare events and most frames play unstretched.
+constexpr double kWaitEventCostUs = 200'000;
 
 enum class Phase { kIdle, kTalk, kSilence };
 
@@ -95,6 +132,7 @@ void validate(const Config& c) {
   }
   if (!in(c.max_conceal_ms, 0, 10000)) throw ConfigError("maxConcealMs", "must be from 0 to 10000");
   if (!in(c.hysteresis_ms, 0, 1000)) throw ConfigError("hysteresisMs", "must be from 0 to 1000");
+  if (!in(c.max_wait_ms, 0, 5000)) throw ConfigError("maxWaitMs", "must be from 0 to 5000");
 }
 
 struct JitterBuffer::State {
@@ -102,6 +140,7 @@ struct JitterBuffer::State {
       : cfg(c),
         us_per_ts(1e6 / c.clock_rate_hz),
         default_frame_ts(std::max<int64_t>(1, int64_t{c.ptime_ms} * c.clock_rate_hz / 1000)),
+        granule_ts(std::max(1, c.clock_rate_hz / kWaitGranuleHz)),
         slots(static_cast<size_t>(c.max_packets)),
         bytes(static_cast<size_t>(c.max_packets) * c.max_payload_bytes),
         hist(c.histogram_half_life_packets, c.max_delay_ms * 1000.0),
@@ -116,6 +155,7 @@ struct JitterBuffer::State {
   const Config cfg;
   const double us_per_ts;
   const int64_t default_frame_ts;
+  const int64_t granule_ts;
 
   // ---- storage (allocated once)
   std::vector<Slot> slots;
@@ -148,6 +188,13 @@ struct JitterBuffer::State {
   bool discontinuity = true;
   double prior_added_us = 0;
   long timeline_packets = 0;
+  // time-stretching: how long the frame at play_ts has been waited for; recent out-of-order share
+  int64_t wait_ts = 0;
+  double reorder_rate = 0;
+  // time-stretching: since the last voice frame ended at resume_ts, only concealment (or silence
+  // taken for DTX) was played; a packet of that span arriving late is played after all (rewind).
+  bool can_rewind = false;
+  int64_t resume_ts = 0;
 
   // ---- target (recomputed lazily after puts)
   bool target_dirty = true;
@@ -192,6 +239,10 @@ struct JitterBuffer::State {
     phase = Phase::kIdle;
     play_ts = 0;
     conceal_run_ts = 0;
+    wait_ts = 0;
+    reorder_rate = 0;
+    can_rewind = false;
+    resume_ts = 0;
     surplus_since_us = -1;
     discontinuity = true;
     prior_added_us = std::clamp(prior_us, cfg.min_delay_ms * 1000.0, cfg.max_delay_ms * 1000.0);
@@ -217,8 +268,19 @@ struct JitterBuffer::State {
   /// (the objective of speexdsp's compute_opt_delay, here in µs over the decayed histogram), with
   /// the bounds as steep walls.
   double cost(double x) const {
-    const double tail = hist.tail_above(x);
-    double c = x + late_cost_us_per_share * tail;
+    double tail = 0;
+    double c = 0;
+    if (cfg.time_stretch) {
+      // Late by up to max_wait: waited for (its own wait, and the successors' until acceleration has
+      // recovered it); later: lost.
+      const double span = cfg.max_wait_ms * 1000.0;
+      const DelayHistogram::Moments m = hist.wait_moments(x, span);
+      tail = hist.tail_above(x + span);
+      c = x + m.mean1 + m.mean2 / (2.0 * kAccelShare * frame_us()) + kWaitEventCostUs * m.share + late_cost_us_per_share * tail;
+    } else {
+      tail = hist.tail_above(x);
+      c = x + late_cost_us_per_share * tail;
+    }
     const double lo = lo_offset_us();
     const double hi = floor_us + cfg.max_delay_ms * 1000.0;
     if (x < lo) c += 1e3 * (lo - x);
@@ -367,8 +429,30 @@ struct JitterBuffer::State {
     ssrc = new_ssrc;
   }
 
+  /// Hands the packet in s to the engine (kFrame, played as long as it is) and frees its slot.
+  void emit_played(Slot& s, Pulled& out) {
+    out.kind = Play::kFrame;
+    out.timestamp = static_cast<uint32_t>(s.ts);
+    out.duration_ts = duration_of(s);
+    out.playout_ts = out.duration_ts;
+    ++stats.played_frames;
+    out.payload.assign(&bytes[s.offset], &bytes[s.offset] + s.size);
+    out.comfort_noise = s.comfort_noise;
+    out.discontinuity = discontinuity;
+    out.seq = s.seq;
+    out.arrival_us = s.arrival_us;
+    discontinuity = false;
+    conceal_run_ts = 0;
+    play_ts = s.ts + duration_of(s);
+    phase = s.comfort_noise ? Phase::kSilence : Phase::kTalk;
+    can_rewind = !s.comfort_noise;
+    resume_ts = play_ts;
+    free_slot(s);
+  }
+
   void put(const Packet& p);
   void pull(int64_t now_us, Pulled& out);
+  void pull_stretch(int64_t now_us, Pulled& out);
 };
 
 void JitterBuffer::State::put(const Packet& p) {
@@ -417,6 +501,7 @@ void JitterBuffer::State::put(const Packet& p) {
     return;
   }
   seen = seq;
+  reorder_rate += ((seq < highest_seq ? 1.0 : 0.0) - reorder_rate) / kReorderMemory;
   if (seq < highest_seq) {
     ++stats.reordered;
   } else {
@@ -449,8 +534,19 @@ void JitterBuffer::State::put(const Packet& p) {
   track_drift(p.arrival_us, d);
 
   if (phase != Phase::kIdle && ts < play_ts) {
-    ++stats.late;
-    return;
+    if (cfg.time_stretch && can_rewind && ts >= resume_ts && ts_us(play_ts - ts) <= cfg.max_wait_ms * 1000.0) {
+      // Since the last voice frame only concealment was played, and this packet belongs to that span:
+      // play it after all. The concealment becomes an insertion (the delay grows by it, and the
+      // histogram has just learnt why); what was given up for lost is not, after a delay step or a
+      // stall.
+      play_ts = ts;
+      phase = Phase::kTalk;
+      wait_ts = 0;
+      ++stats.rewinds;
+    } else {
+      ++stats.late;
+      return;
+    }
   }
 
   // A free slot, or the oldest packet makes room: a flood never grows the buffer.
@@ -494,17 +590,23 @@ void JitterBuffer::State::pull(int64_t now_us, Pulled& out) {
   out.payload.clear();
   out.timestamp = 0;
   out.duration_ts = static_cast<uint32_t>(frame_ts);
+  out.playout_ts = static_cast<uint32_t>(frame_ts);
   out.fec_available = false;
   out.comfort_noise = false;
   out.discontinuity = false;
   out.seq = 0;
   out.arrival_us = 0;
   update_target();
+  if (cfg.time_stretch) {
+    pull_stretch(now_us, out);
+    return;
+  }
 
   auto emit = [&](Play kind, int64_t ts, int64_t duration) {
     out.kind = kind;
     out.timestamp = static_cast<uint32_t>(ts);
     out.duration_ts = static_cast<uint32_t>(duration);
+    out.playout_ts = static_cast<uint32_t>(duration);
     switch (kind) {
       case Play::kFrame: ++stats.played_frames; break;
       case Play::kConceal: break;  // counted by the caller: concealment or growth
@@ -512,19 +614,7 @@ void JitterBuffer::State::pull(int64_t now_us, Pulled& out) {
       case Play::kDropped: break;
     }
   };
-  auto emit_packet = [&](Slot& s) {
-    emit(Play::kFrame, s.ts, duration_of(s));
-    out.payload.assign(&bytes[s.offset], &bytes[s.offset] + s.size);
-    out.comfort_noise = s.comfort_noise;
-    out.discontinuity = discontinuity;
-    out.seq = s.seq;
-    out.arrival_us = s.arrival_us;
-    discontinuity = false;
-    conceal_run_ts = 0;
-    play_ts = s.ts + duration_of(s);
-    phase = s.comfort_noise ? Phase::kSilence : Phase::kTalk;
-    free_slot(s);
-  };
+  auto emit_packet = [&](Slot& s) { emit_played(s, out); };
 
   if (phase == Phase::kIdle) {
     Slot* first = earliest();
@@ -648,6 +738,134 @@ void JitterBuffer::State::pull(int64_t now_us, Pulled& out) {
     return;
   }
   // Unreachable in practice (every pass consumes a packet or a frame of silence); stay safe.
+  emit(Play::kSilence, play_ts, frame_ts);
+  play_ts += frame_ts;
+}
+
+void JitterBuffer::State::pull_stretch(int64_t now_us, Pulled& out) {
+  const double now = static_cast<double>(now_us);
+  auto emit = [&](Play kind, int64_t ts, int64_t duration) {
+    out.kind = kind;
+    out.timestamp = static_cast<uint32_t>(ts);
+    out.duration_ts = static_cast<uint32_t>(std::max<int64_t>(1, duration));
+    out.playout_ts = out.duration_ts;
+    if (kind == Play::kSilence) ++stats.silence_frames;
+  };
+  // Timestamp units from µs, rounded up, within [1, frame].
+  auto span_of = [&](double us) { return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(us / us_per_ts)), 1, frame_ts); };
+
+  if (phase == Phase::kIdle) {
+    Slot* first = earliest();
+    const double wait = first != nullptr ? ts_us(first->ts) + target_offset_us - now : 0;
+    if (first == nullptr || wait >= us_per_ts) {
+      // Start once the first packet has waited out the target, to the sample.
+      emit(Play::kSilence, first != nullptr ? first->ts : 0, first != nullptr ? span_of(wait) : frame_ts);
+      return;
+    }
+    play_ts = first->ts;
+    phase = Phase::kSilence;
+  }
+
+  for (int pass = 0; pass < cfg.max_packets + 64; ++pass) {
+    purge_before(play_ts);
+    update_target();
+    const double offset = now - ts_us(play_ts);
+    stats.current_delay_ms = (offset - floor_us) / 1000.0;
+    const double max_offset = floor_us + cfg.max_delay_ms * 1000.0;
+    const double excess = std::max(offset - target_offset_us, offset - max_offset);
+
+    Slot* p = find_covering(play_ts);
+    if (p != nullptr) {
+      if (p->ts > play_ts) {
+        play_ts = p->ts;  // an odd timestamp just after the pointer: play it now
+        continue;
+      }
+      if (phase != Phase::kTalk && !p->comfort_noise && excess < -us_per_ts) {
+        // Before a talkspurt the delay grows in silence, to the sample.
+        ++stats.inserted_for_growth;
+        emit(Play::kSilence, play_ts, span_of(-excess));
+        return;
+      }
+      const int64_t n = duration_of(*p);
+      int64_t m = n;
+      const double excess_ts = excess / us_per_ts;
+      if (p->comfort_noise) {
+        m = std::clamp<int64_t>(std::llround(static_cast<double>(n) - excess_ts), granule_ts, 2 * n);
+      } else if (excess > kStretchDeadbandUs || excess < -kExpandDeadbandUs) {
+        const double cut = static_cast<double>(n) * (excess > kFastAccelUs ? kFastAccelShare : kAccelShare);
+        m = n - std::llround(std::clamp(excess_ts, -static_cast<double>(n) * kExpandShare, cut));
+      }
+      if (wait_ts > 0) ++stats.waits_rescued;
+      wait_ts = 0;
+      emit_played(*p, out);
+      out.playout_ts = static_cast<uint32_t>(m);
+      if (m != n) {
+        ++stats.stretched_frames;
+        const double ms = std::abs(ts_us(m - n)) / 1000.0;
+        (m < n ? stats.stretch_removed_ms : stats.stretch_added_ms) += ms;
+      }
+      return;
+    }
+
+    // The frame at play_ts is missing.
+    Slot* next = earliest_after(play_ts);
+    if (phase == Phase::kSilence || (next != nullptr && next->marker)) {
+      if (next != nullptr && next->marker) can_rewind = false;  // the sender says the gap is silence
+      // Silence: the pointer stays on the stream's frame grid (so a packet that comes is late only if
+      // it is later than the offset) and the silence played for a frame of it is cut or lengthened to
+      // land on the target: skipped when the delay is a frame or more too long, never past the next
+      // packet.
+      phase = Phase::kSilence;
+      wait_ts = 0;
+      const int64_t excess_ts = std::llround(excess / us_per_ts);
+      const int64_t step = next != nullptr ? std::clamp<int64_t>(next->ts - play_ts, 1, frame_ts) : frame_ts;
+      const int64_t len = std::min(step - excess_ts, step + frame_ts);
+      if (len < granule_ts && excess_ts > 0) {
+        ++stats.dropped_for_shrink;
+        play_ts += step;
+        continue;
+      }
+      if (len > step) ++stats.inserted_for_growth;
+      emit(Play::kSilence, play_ts, step);
+      out.playout_ts = static_cast<uint32_t>(std::max(granule_ts, len));
+      play_ts += step;
+      return;
+    }
+
+    // In speech. Wait for it while it may still come: nothing later is queued (or the network
+    // reorders), and the history holds enough packets at least this late.
+    const bool may_come = next == nullptr || reorder_rate > kReorderShare;
+    if (may_come && ts_us(wait_ts + granule_ts) <= cfg.max_wait_ms * 1000.0 && hist.tail_above(offset) >= kWaitTail &&
+        offset + ts_us(granule_ts) <= max_offset) {
+      wait_ts += granule_ts;
+      stats.wait_ms += ts_us(granule_ts) / 1000.0;
+      emit(Play::kConceal, play_ts, granule_ts);
+      return;
+    }
+    wait_ts = 0;
+    if (next != nullptr && excess > frame_us() / 2) {
+      // Above the target with a lost frame: skipping it shrinks the delay without discarding audio.
+      ++stats.dropped_for_shrink;
+      play_ts += frame_ts;
+      continue;
+    }
+    if (next == nullptr && ts_us(conceal_run_ts) >= cfg.max_conceal_ms * 1000.0) {
+      // Nothing came for a while and nothing is queued: the sender is silent (DTX without CN).
+      phase = Phase::kSilence;
+      emit(Play::kSilence, play_ts, frame_ts);
+      play_ts += frame_ts;
+      return;
+    }
+    ++stats.concealed_frames;
+    emit(Play::kConceal, play_ts, frame_ts);
+    if (Slot* after = find_covering(play_ts + frame_ts); after != nullptr && after->ts == play_ts + frame_ts) {
+      out.fec_available = true;
+      out.payload.assign(&bytes[after->offset], &bytes[after->offset] + after->size);
+    }
+    conceal_run_ts += static_cast<int>(frame_ts);
+    play_ts += frame_ts;
+    return;
+  }
   emit(Play::kSilence, play_ts, frame_ts);
   play_ts += frame_ts;
 }

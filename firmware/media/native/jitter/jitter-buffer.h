@@ -77,6 +77,16 @@ struct Config {
   int max_conceal_ms = 60;
   /// The offset moves by k frames only when that lowers the cost by more than k times this many ms.
   int hysteresis_ms = 8;
+  /// Time-stretching play-out: the offset follows the target continuously instead of in whole frames.
+  /// A frame may be played shorter or longer than it is (Pulled::playout_ts; the engine stretches the
+  /// decoded audio with time_stretch()), silence and the wait for a late frame come in pieces of less
+  /// than a frame, and a frame that is missing in speech is waited for, in 2.5 ms steps of
+  /// concealment, while the delay history says it may still come. Off: the whole-frame lattice above.
+  bool time_stretch = false;
+  /// With time_stretch: the longest wait for one missing frame before it is given up (concealed whole
+  /// and counted late if it comes); also the span the target's cost model lets late packets be waited
+  /// for.
+  int max_wait_ms = 100;
 };
 
 /// What pull() hands the engine for the next frame of play-out.
@@ -95,8 +105,13 @@ struct Pulled {
   std::vector<uint8_t> payload;
   /// RTP timestamp of the frame this pull stands for (also for kConceal and kSilence).
   uint32_t timestamp = 0;
-  /// Samples this pull covers.
+  /// Samples (timestamp units) of the stream this pull covers: for kFrame the packet's duration; for a
+  /// kConceal or kSilence of time-stretching play-out it may be less than a frame.
   uint32_t duration_ts = 0;
+  /// How long this pull plays, in timestamp units: the next pull is due that much later. Equal to
+  /// duration_ts except for a kFrame under time-stretching, which is to be played this long (the
+  /// engine decodes it and calls time_stretch() to this length).
+  uint32_t playout_ts = 0;
   /// kConceal only: the next packet (timestamp + duration_ts) is in the buffer.
   bool fec_available = false;
   /// kFrame: the packet was comfort noise (Packet::comfort_noise).
@@ -142,6 +157,18 @@ struct Stats {
   uint32_t packets_held_max = 0;
   /// Estimated sender clock skew against ours, parts per million (positive: the sender is fast).
   double drift_ppm = 0;
+  // ---- time-stretching play-out (Config::time_stretch)
+  /// Frames played shorter or longer than they are, and the audio thereby removed and added.
+  uint64_t stretched_frames = 0;
+  double stretch_removed_ms = 0;
+  double stretch_added_ms = 0;
+  /// Concealment played while waiting for a missing frame that might still come, and how many of
+  /// those waits ended with the frame arriving in time.
+  double wait_ms = 0;
+  uint64_t waits_rescued = 0;
+  /// Packets that came after their frame had been concealed, with nothing but concealment played
+  /// since the last frame: played after all, the concealment counting as inserted delay.
+  uint64_t rewinds = 0;
 };
 
 /// A Config field out of range: thrown by the constructor (never by put/pull), with the field's name.
