@@ -1,27 +1,9 @@
-// The account line of the idle screen, from the user agent's registration state (part of the composition root).
+// The config file's accounts and sip section as user-agent options (part of the composition root); the idle screen's line text is the phone's (phone/line-text.ts).
 import type { OffhookConfig } from './config/config-schema.js';
-import type { AccountSettings, LineStatus, UserAgentOptions } from './sip/ua/index.js';
+import type { AccountSettings, UserAgentOptions } from './sip/ua/index.js';
 
-/** The user part of an AOR ("sip:1003@test.local" → "1003"), what a desk phone shows as its line. */
-export function lineName(aor: string): string {
-  const m = /^sips?:([^@;]+)@/i.exec(aor);
-  return m?.[1] ?? aor.replace(/^sips?:/i, '');
-}
-
-/** One LCD row for an account: "Registered 1003", "Registering 1003", "1003: wrong password (401)". */
-export function lineText(aor: string, line: LineStatus): string {
-  const name = lineName(aor);
-  switch (line.state) {
-    case 'registered':
-      return `Registered ${name}`;
-    case 'registering':
-      return `Registering ${name}`;
-    case 'failed':
-      return `${name}: ${line.reason}`;
-    case 'off':
-      return `${name} (no registration)`;
-  }
-}
+// The line text moved into the phone (it draws it); re-exported for the emulator's status.
+export { lineName, lineText } from './phone/line-text.js';
 
 /** The config file's accounts as the user agent takes them. */
 export function accountSettings(config: OffhookConfig): AccountSettings[] {

@@ -165,6 +165,11 @@ export class SdpMediaHandler implements SessionDescriptionHandler {
     return this.oa.state;
   }
 
+  /** The peer holds us (sendonly / inactive / c=0.0.0.0), as the last completed offer/answer says: the session's remote hold. */
+  get remoteHold(): boolean {
+    return this.oa.remoteHold;
+  }
+
   createOffer(options: OfferOptions): Promise<SessionBody> {
     try {
       this.checkOpen();

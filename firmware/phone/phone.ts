@@ -1,131 +1,317 @@
-// The phone application: reacts to the hook and the keypad, keeps the screen, LEDs and ringer in step.
-import type { HookSwitch, KeyEvent, Keypad, Leds, TextDisplay } from '../../hal/devices.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import type { Unsubscribe } from '../util/emitter.js';
-import type { Logger } from '../util/log.js';
-import { phoneTransition, PhoneState } from './phone-state.js';
-import { dialScreen, idleScreen, type ClockFormat } from './screens.js';
+// The phone application: the hook and the keys (keymap.ts) mapped onto the call logic of phone-calls.ts, redial, DND, the call history view, and the screen of each state.
+import type { KeyEvent } from '../../hal/devices.js';
+import type { CallListName } from './call-history.js';
+import { BACKSPACE } from './dial-plan.js';
+import { actionOf, type KeyContext, type PhoneAction } from './keymap.js';
+import type { PhoneCall } from './phone-call.js';
+import { PhoneCalls } from './phone-calls.js';
+import { phoneScreen } from './phone-screen.js';
+import { PhoneState } from './phone-state.js';
 
-export interface PhoneOptions {
-  display: TextDisplay;
-  keypad?: Keypad | undefined;
-  hook?: HookSwitch | undefined;
-  leds?: Leds | undefined;
-  clock: Clock;
-  log: Logger;
-  format: ClockFormat;
-  /** The account line of the idle screen ("No account" until SIP registration lands). */
-  accountStatus: () => string;
-  /** Digits kept at most (a number longer than this is cut). */
-  maxDigits?: number;
-}
+export type { PhoneOptions } from './phone-core.js';
 
-/** Keys that go into a number; the softkeys A-D are commands. */
+/** Keys that go into a number. */
 const DIAL_KEYS = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#']);
-/** Softkey D erases the last digit (a desk phone's backspace). */
-const BACKSPACE_KEY = 'D';
+const HISTORY_LISTS: readonly CallListName[] = ['missed', 'received', 'dialed'];
 
-export class Phone {
-  private state = PhoneState.Idle;
-  private digits = '';
-  private readonly unsubscribe: Unsubscribe[] = [];
-  private minuteTimer: TimerHandle | undefined;
-  private rendering: Promise<void> = Promise.resolve();
-  private readonly log: Logger;
+/**
+ * The phone: the state machine of phone-state.ts driven by the hook, the keypad and the calls'
+ * events, with the screens of phone-screen.ts. Keys follow keymap.ts.
+ */
+export class Phone extends PhoneCalls {
+  private historyView = { list: 'missed' as CallListName, index: 0 };
 
-  constructor(private readonly o: PhoneOptions) {
-    this.log = o.log.child({ mod: 'phone' });
+  override start(): Promise<void> {
+    if (this.o.calls) this.unsubscribe.push(this.o.calls.on('incoming', (c) => this.onIncoming(c)));
+    return super.start();
   }
 
-  get currentState(): PhoneState {
-    return this.state;
-  }
-
+  /** The number being typed: on hook (PreDial) or off hook (Dialing, Transfer). */
   get dialedDigits(): string {
-    return this.digits;
+    return this.state === PhoneState.PreDial ? this.digits : (this.collector?.dialed ?? '');
   }
 
-  start(): Promise<void> {
-    if (this.o.hook) {
-      this.unsubscribe.push(this.o.hook.on('change', (offHook) => this.onHook(offHook)));
-      if (this.o.hook.offHook) this.onHook(true);
-    }
-    if (this.o.keypad) this.unsubscribe.push(this.o.keypad.on('key', (e) => this.onKey(e)));
-    this.scheduleMinuteTick();
-    return this.render();
+  /** The calls alive, for the control API: the focused one first. */
+  get activeCalls(): readonly PhoneCall[] {
+    return [...this.calls].sort((a, b) => (a === this.focus ? -1 : b === this.focus ? 1 : 0));
   }
 
-  async stop(): Promise<void> {
-    for (const u of this.unsubscribe.splice(0)) u();
-    this.o.clock.clearTimeout(this.minuteTimer);
-    await this.rendering;
-  }
+  // --- inputs -----------------------------------------------------------------------------------
 
-  /** Something shown on the screen changed outside the phone (the registration state): draw again. */
-  refresh(): Promise<void> {
-    return this.render();
-  }
-
-  /** The idle clock changes on the minute: wake exactly then, not every second. */
-  private scheduleMinuteTick(): void {
-    const msToNextMinute = 60_000 - (this.o.clock.wallNow() % 60_000);
-    this.minuteTimer = this.o.clock.setTimeout(() => {
-      this.scheduleMinuteTick();
-      if (this.state === PhoneState.Idle) void this.render();
-    }, msToNextMinute + 5);
-  }
-
-  private go(to: PhoneState): void {
-    if (to === this.state) return;
-    this.log.debug({ from: this.state, to }, 'state');
-    this.state = phoneTransition(this.state, to);
-  }
-
-  private onHook(offHook: boolean): void {
-    if (offHook) {
-      this.go(PhoneState.Dialing);
-    } else {
-      this.go(PhoneState.Idle);
-      this.digits = '';
-    }
-    this.o.leds?.set('line', offHook ? 'on' : 'off');
+  protected onHook(offHook: boolean): void {
+    if (offHook) this.lifted();
+    else if (!this.speaker) this.hangUp();
     void this.render();
   }
 
-  private onKey(e: KeyEvent): void {
-    if (e.type !== 'down') return;
-    if (e.key === BACKSPACE_KEY) {
-      this.digits = this.digits.slice(0, -1);
-      if (this.state === PhoneState.PreDial && this.digits === '') this.go(PhoneState.Idle);
-    } else if (DIAL_KEYS.has(e.key)) {
-      if (this.digits.length >= (this.o.maxDigits ?? 64)) return;
-      this.digits += e.key;
-      if (this.state === PhoneState.Idle) this.go(PhoneState.PreDial);
-    } else {
+  private lifted(): void {
+    this.summary = undefined;
+    switch (this.state) {
+      case PhoneState.Idle:
+        this.startDialing(false);
+        return;
+      case PhoneState.PreDial:
+        if (!this.o.calls) {
+          // No line to call on: the typed number carries over into off-hook dialing.
+          const typed = this.digits;
+          this.startDialing(false);
+          for (const key of typed) this.dialKey(key);
+          return;
+        }
+        this.useAudioPath(false);
+        this.placeCall(this.digits);
+        return;
+      case PhoneState.History: {
+        const entry = this.historyEntry();
+        this.useAudioPath(false);
+        if (entry) this.placeCall(entry.number);
+        else this.startDialing(false);
+        return;
+      }
+      case PhoneState.Ringing:
+        this.answer(false);
+        return;
+      default:
+        // On the speaker: the handset takes the audio over.
+        if (this.speaker) this.useAudioPath(false);
+    }
+  }
+
+  protected onKey(e: KeyEvent): void {
+    if (e.type === 'up') return;
+    this.summary = undefined;
+    if (e.type === 'long') this.longPress(e.key);
+    else this.press(e.key);
+    void this.render();
+  }
+
+  private press(key: string): void {
+    const action = actionOf(this.keyContext(), key, 'down');
+    if (action) {
+      this.act(action);
       return;
     }
-    void this.render();
-  }
-
-  private screen(): string[] {
-    const caps = this.o.display.capabilities;
-    if (this.state === PhoneState.Idle) {
-      return idleScreen(caps, { accountStatus: this.o.accountStatus(), now: new Date(this.o.clock.wallNow()), format: this.o.format });
+    if (!DIAL_KEYS.has(key)) return;
+    switch (this.state) {
+      case PhoneState.Idle:
+        if (key === '#') {
+          this.act('redial');
+        } else {
+          this.go(PhoneState.PreDial);
+          this.digits = key;
+        }
+        return;
+      case PhoneState.PreDial:
+        if (this.plan.isSendKey(this.digits, key)) this.act('send');
+        else if (this.digits.length < (this.o.maxDigits ?? 64)) this.digits += key;
+        return;
+      case PhoneState.Dialing:
+        if (key === '#' && this.collector?.dialed === '' && this.lastNumber() !== undefined) this.act('redial');
+        else this.dialKey(key);
+        return;
+      case PhoneState.Transfer:
+        this.collector?.key(key);
+        return;
+      case PhoneState.Connected:
+        if (this.focus?.connected && !this.focus.held) this.focus.session.sendDtmf(key);
+        return;
+      default:
     }
-    return dialScreen(caps, { offHook: this.state === PhoneState.Dialing, digits: this.digits });
   }
 
-  /** Renders in order: a newer frame is computed when its turn comes, so the screen ends on the latest state. */
-  private render(): Promise<void> {
-    this.rendering = this.rendering
-      .then(async () => {
-        const rows = this.screen();
-        for (let r = 0; r < rows.length; r++) await this.o.display.writeLine(r, rows[r] ?? '');
-      })
-      .catch((err: unknown) => {
-        // The display reports and retries on its own; the phone carries on without it.
-        this.log.warn({ err }, 'screen update failed');
-      });
-    return this.rendering;
+  private longPress(key: string): void {
+    // The press before it already typed the key: a long press on the first key of on-hook dialing
+    // is the idle screen's command (4x3: '*' = DND), or a speed dial.
+    if (this.state === PhoneState.PreDial && this.digits === key) {
+      const idle = actionOf('idle', key, 'long');
+      const speed = this.o.phonebook?.speedDial(key);
+      if (idle) {
+        this.digits = '';
+        this.go(PhoneState.Idle);
+        this.act(idle);
+      } else if (speed) {
+        this.digits = speed.number;
+      }
+      return;
+    }
+    if (this.state === PhoneState.Dialing && this.collector?.dialed === key) {
+      const speed = this.o.phonebook?.speedDial(key);
+      if (speed) {
+        this.collector.stop();
+        this.placeCall(speed.number);
+        return;
+      }
+    }
+    const action = actionOf(this.keyContext(), key, 'long');
+    if (!action) return;
+    if (action === 'backspace' && key === '*') this.act('backspace'); // the '*' the press typed, then one more
+    this.act(action);
+  }
+
+  private keyContext(): KeyContext {
+    switch (this.state) {
+      case PhoneState.Idle:
+        return 'idle';
+      case PhoneState.PreDial:
+        return 'predial';
+      case PhoneState.Dialing:
+        return 'dialing';
+      case PhoneState.Calling:
+      case PhoneState.Ringback:
+        return 'outgoing';
+      case PhoneState.Ringing:
+        return 'ringing';
+      case PhoneState.Connected:
+        return this.waiting ? 'waiting' : (`call-${this.page}` as const);
+      case PhoneState.Transfer:
+        return 'transfer';
+      case PhoneState.Ended:
+        return 'ended';
+      case PhoneState.History:
+        return 'history';
+    }
+  }
+
+  // --- key actions ------------------------------------------------------------------------------
+
+  private act(action: PhoneAction): void {
+    const focus = this.focus;
+    switch (action) {
+      case 'redial': {
+        const number = this.lastNumber();
+        if (number === undefined) this.showNotice('No number to redial');
+        else {
+          if (!this.offHook) this.useAudioPath(true);
+          this.collector?.stop();
+          this.placeCall(number);
+        }
+        return;
+      }
+      case 'dnd':
+        this.setDnd(!this.dnd);
+        this.showNotice(this.dnd ? 'DND on' : 'DND off');
+        return;
+      case 'history':
+        this.historyView = { list: 'missed', index: 0 };
+        this.go(PhoneState.History);
+        this.o.history?.markMissedViewed();
+        return;
+      case 'speaker':
+        this.startDialing(true);
+        return;
+      case 'send':
+        if (this.state === PhoneState.PreDial) {
+          this.useAudioPath(true);
+          this.placeCall(this.digits);
+        } else if (this.state === PhoneState.Transfer && this.collector && this.collector.dialed !== '') {
+          this.transferTo(this.collector.dialed);
+        }
+        return;
+      case 'backspace':
+        if (this.state === PhoneState.PreDial) {
+          this.digits = this.digits.slice(0, -1);
+          if (this.digits === '') this.go(PhoneState.Idle);
+        } else {
+          this.collector?.key(BACKSPACE);
+        }
+        return;
+      case 'answer':
+        if (this.state === PhoneState.Ringing) this.answer(!(this.o.hook?.offHook ?? false));
+        else if (this.waiting) this.answerWaiting();
+        return;
+      case 'silence':
+        this.silenced = true;
+        this.stopRinging();
+        return;
+      case 'reject':
+        this.reject();
+        return;
+      case 'end':
+        this.endKey();
+        return;
+      case 'hold':
+        this.toggleHold();
+        return;
+      case 'mute':
+        this.setMuted(!this.muted);
+        this.showNotice(this.muted ? 'Muted' : 'Unmuted');
+        return;
+      case 'transfer':
+        if (!focus?.connected || focus.session.transfer === undefined) this.showNotice('Transfer not available');
+        else this.startTransfer();
+        return;
+      case 'conference':
+        this.conference();
+        return;
+      case 'swap':
+        this.swap();
+        return;
+      case 'volume-down':
+      case 'volume-up': {
+        const level = this.stepVolume(action === 'volume-up' ? 1 : -1);
+        this.showNotice(`${this.audioPath === 'speaker' ? 'Speaker' : 'Handset'} vol ${level}`);
+        return;
+      }
+      case 'quality':
+        this.showQuality = !this.showQuality;
+        return;
+      case 'more':
+        this.page = this.page === 3 ? 1 : ((this.page + 1) as 2 | 3);
+        return;
+      case 'next-list': {
+        const i = HISTORY_LISTS.indexOf(this.historyView.list);
+        this.historyView = { list: HISTORY_LISTS[(i + 1) % HISTORY_LISTS.length] ?? 'missed', index: 0 };
+        return;
+      }
+      case 'older':
+      case 'newer': {
+        const size = this.o.history?.list(this.historyView.list).length ?? 0;
+        const index = this.historyView.index + (action === 'older' ? 1 : -1);
+        this.historyView.index = Math.max(0, Math.min(size - 1, index));
+        return;
+      }
+      case 'dial-entry': {
+        const entry = this.historyEntry();
+        if (!entry) return;
+        this.useAudioPath(true);
+        this.placeCall(entry.number);
+        return;
+      }
+    }
+  }
+
+  private lastNumber(): string | undefined {
+    return this.lastDialed ?? this.o.history?.list('dialed')[0]?.number;
+  }
+
+  private historyEntry(): { number: string } | undefined {
+    return this.o.history?.list(this.historyView.list)[this.historyView.index];
+  }
+
+  // --- screen -----------------------------------------------------------------------------------
+
+  protected screen(): string[] {
+    return phoneScreen({
+      caps: this.o.display.capabilities,
+      state: this.state,
+      options: this.o,
+      nowMs: this.o.clock.now(),
+      softkeys: this.softkeys,
+      context: this.keyContext(),
+      offHook: this.offHook,
+      speaker: this.speaker,
+      muted: this.muted,
+      digits: this.dialedDigits,
+      focus: this.focus,
+      waiting: this.waiting,
+      held: this.calls.filter((c) => c !== this.focus && c.held),
+      ended: this.ended,
+      summary: this.summary && this.summary.untilMs > this.o.clock.now() ? this.summary.call : undefined,
+      showQuality: this.showQuality,
+      silenced: this.silenced,
+      notice: this.noticeText,
+      dnd: this.dnd,
+      history: this.historyView,
+    });
   }
 }

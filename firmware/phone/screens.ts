@@ -1,4 +1,4 @@
-// Screen layouts: pure functions from what the phone knows to the text rows of a display of any size.
+// Screen helpers (glyphs, time, date, fitting text in a row) and the dialing screen: pure functions to the text rows of a display of any size.
 import type { DisplayCapabilities } from '../../hal/devices.js';
 
 export interface ClockFormat {
@@ -49,27 +49,36 @@ export function tail(text: string, width: number): string {
   return text.length <= width ? text : `<${text.slice(text.length - width + 1)}`;
 }
 
-export interface IdleInfo {
-  accountStatus: string;
-  now: Date;
-  format: ClockFormat;
+export interface DialInfo {
+  /** The first row: "\u0000 Dial tone", "\u0000 Dialing", "Number:", "Transfer to:". */
+  title: string;
+  digits: string;
+  /** A third row (20x4): the phonebook name of the number so far, or a hint. */
+  hint?: string | undefined;
+  /** The bottom row on displays with 3 or more rows: softkey labels, or a hint. */
+  bottom?: string | undefined;
 }
 
-export function idleScreen(caps: DisplayCapabilities, info: IdleInfo): string[] {
-  const w = caps.columns;
-  const time = formatTime(info.now, info.format);
-  const date = formatDate(info.now, info.format, w - time.length - 1);
-  const rows = Array<string>(caps.rows).fill('');
-  rows[0] = info.accountStatus.slice(0, w);
-  rows[caps.rows >= 4 ? 2 : caps.rows - 1] = spread(date, time, w);
-  return rows;
-}
-
-export function dialScreen(caps: DisplayCapabilities, info: { offHook: boolean; digits: string }): string[] {
+/** The screen while a number is typed (off hook, on hook, or the target of a transfer). */
+export function dialScreen(caps: DisplayCapabilities, info: DialInfo): string[] {
   const w = caps.columns;
   const rows = Array<string>(caps.rows).fill('');
-  rows[0] = info.offHook ? `${glyph('handset')} ${info.digits ? 'Dialing' : 'Dial tone'}` : 'Number:';
+  rows[0] = info.title.slice(0, w);
   rows[1] = tail(info.digits, w);
-  if (caps.rows >= 4) rows[3] = info.offHook ? '' : 'Lift handset to call'.slice(0, w);
+  if (caps.rows >= 4) {
+    rows[2] = (info.hint ?? '').slice(0, w);
+    rows[caps.rows - 1] = (info.bottom ?? '').slice(0, w);
+  } else if (caps.rows === 3) {
+    rows[2] = (info.bottom ?? '').slice(0, w);
+  }
   return rows;
+}
+
+/** "mm:ss", or "h:mm:ss" past the hour: the call timer. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad2(m)}:${pad2(s)}` : `${pad2(m)}:${pad2(s)}`;
 }

@@ -1,89 +1,147 @@
 import { describe, expect, it } from 'vitest';
-import { Phone } from '../../firmware/phone/phone.js';
+import { outcomeView, OUTCOME_VIEWS, qualityLines } from '../../firmware/phone/call-screens.js';
+import { idleScreen } from '../../firmware/phone/idle-screen.js';
+import { actionOf, SOFTKEYS, softkeyRow } from '../../firmware/phone/keymap.js';
 import { PhoneState, phoneTransition } from '../../firmware/phone/phone-state.js';
-import { idleScreen, spread, tail } from '../../firmware/phone/screens.js';
-import { VirtualClock } from '../../firmware/util/clock.js';
-import { silentLogger } from '../../firmware/util/log.js';
-import { NullDisplay } from '../../hal/display/null-display.js';
-import { FakeHook, FakeKeypad, FakeLeds } from '../support/fake-devices.js';
+import { formatDuration, spread, tail } from '../../firmware/phone/screens.js';
+import { outcomeOfStatus } from '../../firmware/sip/ua/call/session-outcome.js';
+import { FakeCallService } from './support/fake-call-service.js';
+import { phoneBoard, WALL } from './support/phone-board.js';
 
-// 2026-11-21 (a Saturday) 15:49:30 local time.
-const wall = new Date(2026, 10, 21, 15, 49, 30).getTime();
+const ENVELOPE = '\u0001';
+const BELL = '\u0002';
+const FORWARD = '\u0007';
+const CAPS = { columns: 20, rows: 4, customCharacters: 8, backlight: true, glyphWidth: 5, glyphHeight: 8 };
 
-async function setup(caps: { columns: number; rows: number } = { columns: 20, rows: 4 }) {
-  const clock = new VirtualClock({ wallEpochMs: wall });
-  const display = new NullDisplay(caps);
-  const keypad = new FakeKeypad();
-  const hook = new FakeHook();
-  const leds = new FakeLeds();
-  const phone = new Phone({ display, keypad, hook, leds, clock, log: silentLogger(), format: { timeFormat: '24h', dateFormat: 'dmy' }, accountStatus: () => 'No account' });
-  await phone.start();
-  return { clock, display, keypad, hook, leds, phone };
-}
-
-describe('phone', () => {
-  it('shows the idle screen: account state, date and time on a 20x4', async () => {
-    const { display } = await setup();
-    expect(display.lines()).toEqual(['No account', '', 'Sat 21 Nov     15:49', '']);
+describe('the idle screen on the emulated board', () => {
+  it('without a call service: the account text, date and time, no softkeys (as main.ts builds it today)', async () => {
+    const b = await phoneBoard({ phone: { accountStatus: () => 'No account' } });
+    expect(b.lcd()).toEqual(['No account', '', 'Sat 21 Nov     15:49', '']);
   });
 
-  it('lays the idle screen out on a 16x2', async () => {
-    const { display } = await setup({ columns: 16, rows: 2 });
-    expect(display.lines()).toEqual(['No account', 'Sat 21 Nov 15:49']);
+  it('the registration line, the clock and the softkeys on a 20x4; the clock moves on the minute', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls });
+    expect(b.lcd()).toEqual(['Registered 1001', '', 'Sat 21 Nov     15:49', 'Redl DND  Hist Spkr']);
+    await b.wait(30_000);
+    expect(b.lcd()[2]).toBe('Sat 21 Nov     15:50');
+    calls.setLine({ state: 'registering', lastFailure: undefined });
+    await b.wait();
+    expect(b.lcd()[0]).toBe('Registering 1001');
+    calls.setLine({ state: 'failed', reason: 'wrong user name or password (401 Unauthorized)', statusCode: 401, cause: 'wrong-credentials', retryAtMs: 0 });
+    await b.wait();
+    expect(b.lcd()[0]).toBe('1001: wrong user nam');
   });
 
-  it('moves the clock on the minute', async () => {
-    const { display, clock } = await setup();
-    await clock.advance(29_000);
-    expect(display.lines()[2]).toContain('15:49');
-    await clock.advance(1_100);
-    expect(display.lines()[2]).toContain('15:50');
+  it('a problem replaces the line', async () => {
+    const b = await phoneBoard({ calls: new FakeCallService(), phone: { problem: () => 'No keypad' } });
+    expect(b.lcd()[0]).toBe('No keypad');
   });
 
-  it('lifting the handset shows dial tone, digits show as typed, replacing it returns to idle', async () => {
-    const { display, keypad, hook, leds, phone, clock } = await setup();
-    hook.set(true);
-    await clock.advance(1);
-    expect(phone.currentState).toBe(PhoneState.Dialing);
-    expect(display.lines()[0]).toBe('\u0000 Dial tone');
-    expect(leds.get('line')).toBe('on');
-    keypad.type('1001');
-    await clock.advance(1);
-    expect(display.lines().slice(0, 2)).toEqual(['\u0000 Dialing', '1001']);
-    hook.set(false);
-    await clock.advance(1);
-    expect(phone.currentState).toBe(PhoneState.Idle);
-    expect(display.lines()[0]).toBe('No account');
-    expect(leds.get('line')).toBe('off');
+  it('voicemail: the envelope with the count and the MWI LED; missed calls, DND and forwarding', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls });
+    calls.setVoicemail({ waiting: true, newMessages: 2, oldMessages: 1 });
+    await b.wait();
+    expect(b.lcd()[1]).toBe(`${ENVELOPE}2`);
+    expect(b.led('mwi')).toBe('slow-blink');
+    b.history.add({ direction: 'incoming', number: '1002', startedAt: WALL, outcome: 'missed' });
+    b.settings.setForward('always', '19');
+    await b.keys('B');
+    expect(calls.dnd).toEqual([false, true]);
+    expect(b.settings.settings.dnd).toBe(true);
+    expect(b.lcd()[1]).toBe('DND on');
+    await b.wait(3000);
+    expect(b.lcd()[1]).toBe(`${ENVELOPE}2 1 missed DND ${FORWARD}19`);
+    b.settings.setForward('always', '1009');
+    await b.wait();
+    expect(b.lcd()[1]).toBe(`${ENVELOPE}2 ${BELL}1 DND ${FORWARD}`);
+    calls.setVoicemail({ waiting: false, newMessages: 0, oldMessages: 3 });
+    await b.wait();
+    expect(b.led('mwi')).toBe('off');
   });
 
-  it('on-hook dialing: digits first, D erases, lifting keeps them', async () => {
-    const { display, keypad, hook, phone, clock } = await setup();
-    keypad.type('1002D3');
-    await clock.advance(1);
-    expect(phone.currentState).toBe(PhoneState.PreDial);
-    expect(display.lines().slice(0, 2)).toEqual(['Number:', '1003']);
-    hook.set(true);
-    await clock.advance(1);
-    expect(phone.dialedDigits).toBe('1003');
-    expect(display.lines()[1]).toBe('1003');
+  it('16x2: the line, then the indicators (or the date) beside the clock', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls, display: { columns: 16, rows: 2 } });
+    expect(b.lcd()).toEqual(['Registered 1001', 'Sat 21 Nov 15:49']);
+    calls.setVoicemail({ waiting: true, newMessages: 3, oldMessages: 0 });
+    b.history.add({ direction: 'incoming', number: '1002', startedAt: WALL, outcome: 'missed' });
+    b.settings.setDnd(true);
+    await b.wait();
+    expect(b.lcd()).toEqual(['Registered 1001', `${ENVELOPE}3 ${BELL}1 DND  15:49`]);
   });
 
-  it('erasing the last pre-dial digit returns to idle', async () => {
-    const { keypad, phone, clock } = await setup();
-    keypad.type('5D');
-    await clock.advance(1);
-    expect(phone.currentState).toBe(PhoneState.Idle);
+  it('OLED (21x8): one indicator per row', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls, display: 'oled' });
+    b.history.add({ direction: 'incoming', number: '1002', startedAt: WALL, outcome: 'missed' });
+    b.history.add({ direction: 'incoming', number: '1003', startedAt: WALL, outcome: 'missed' });
+    b.settings.setDnd(true);
+    await b.wait();
+    expect(b.hw.display.capabilities).toMatchObject({ columns: 21, rows: 8 });
+    const rows = b.lcd();
+    expect(rows[0]).toBe('Registered 1001');
+    expect(rows[2]).toBe('Sat 21 Nov      15:49');
+    expect(rows[3]?.endsWith('2 missed calls')).toBe(true);
+    expect(rows[4]).toBe('Do not disturb');
+    expect(rows[7]).toBe('Redl DND  Hist Spkr');
   });
 
+  it('history (C): the missed list newest first, the unseen count cleared; # dials the entry; 4x3 long * toggles DND', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls });
+    b.history.add({ direction: 'incoming', number: '1002', startedAt: WALL - 3_600_000, outcome: 'missed' });
+    b.history.add({ direction: 'incoming', number: '1003', name: 'Carol', startedAt: WALL, outcome: 'missed' });
+    await b.keys('C');
+    expect(b.phone.currentState).toBe(PhoneState.History);
+    expect(b.lcd()).toEqual(['Missed 1/2     15:49', 'Carol', '1003', 'Dial List Next Back']);
+    expect(b.history.missedUnseen).toBe(0);
+    await b.keys('C');
+    expect(b.lcd().slice(0, 2)).toEqual(['Missed 2/2     14:49', '1002']);
+    await b.keys('#');
+    expect(calls.last.remote.number).toBe('1002');
+  });
+
+  it('4x3: a long * on the idle screen toggles DND', async () => {
+    const calls = new FakeCallService();
+    const b = await phoneBoard({ calls, layout: '4x3', longPressMs: 50 });
+    expect(b.lcd()[3]).toBe('');
+    await b.keys('*');
+    expect(b.phone.currentState).toBe(PhoneState.Idle);
+    expect(b.settings.settings.dnd).toBe(true);
+  });
+});
+
+describe('screens and tables', () => {
   it('rejects a transition the diagram does not draw', () => {
     expect(() => phoneTransition(PhoneState.Dialing, PhoneState.PreDial)).toThrow(/dialing -> pre-dial/);
   });
 
-  it('layout helpers: spread keeps the right side, tail keeps the last digits', () => {
+  it('layout helpers: spread keeps the right side, tail keeps the last digits, durations', () => {
     expect(spread('Saturday 21 November', '15:49', 16)).toBe('Saturday 2 15:49');
     expect(tail('123456789012', 8)).toBe('<6789012');
-    const rows = idleScreen({ columns: 20, rows: 4, customCharacters: 8, backlight: true, glyphWidth: 5, glyphHeight: 8 }, { accountStatus: 'Registered 1001', now: new Date(wall), format: { timeFormat: '12h', dateFormat: 'mdy' } });
+    expect(formatDuration(65_400)).toBe('01:05');
+    expect(formatDuration(3_725_000)).toBe('1:02:05');
+    const rows = idleScreen(CAPS, { line: 'Registered 1001', now: new Date(WALL), format: { timeFormat: '12h', dateFormat: 'mdy' }, missed: 0, voicemail: undefined, dnd: false, forward: undefined, softkeys: undefined });
     expect(rows[2]).toBe('Sat Nov 21    3:49pm');
+  });
+
+  it('every outcome has a screen text of at most 16 characters; busy tone for busy, congestion for network failures', () => {
+    for (const v of Object.values(OUTCOME_VIEWS)) expect(v.text.length).toBeLessThanOrEqual(16);
+    expect(outcomeView(outcomeOfStatus(486, 'Busy Here'))).toEqual({ text: 'Busy', tone: 'busy' });
+    expect(outcomeView(outcomeOfStatus(404, 'Not Found')).tone).toBe('congestion');
+    expect(outcomeView(outcomeOfStatus(503, 'Service Unavailable')).tone).toBe('congestion');
+  });
+
+  it('the key map: one table for softkeys and long presses; labels fit 16 and 20 columns', () => {
+    expect(actionOf('idle', 'A', 'down')).toBe('redial');
+    expect(actionOf('call-2', 'B', 'down')).toBe('volume-up');
+    expect(actionOf('call-3', '2', 'long')).toBe('volume-up');
+    expect(actionOf('ringing', '*', 'down')).toBe('reject');
+    expect(actionOf('call-1', '5', 'down')).toBeUndefined();
+    for (const keys of Object.values(SOFTKEYS)) for (const k of keys) expect((k?.label ?? '').length).toBeLessThanOrEqual(4);
+    expect(softkeyRow('call-1', 16)).toBe('Hol Mut Xfe Mor');
+    expect(qualityLines({ mos: 3.04, lossPercent: 12.6, jitterMs: 30.2, rttMs: 120 })).toEqual(['MOS 3.0 Loss 13%', 'Jit 30ms RTT 120ms']);
   });
 });

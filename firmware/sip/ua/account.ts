@@ -3,6 +3,13 @@ import { type SipUri, parseUri, unescapeUri } from '../message/index.js';
 
 export type AccountTransport = 'udp' | 'tcp' | 'tls';
 
+/**
+ * Message waiting (RFC 3842) of an account: 'subscribe' sends SUBSCRIBE message-summary for the
+ * mailbox (and takes unsolicited NOTIFYs too); 'listen' only takes the unsolicited NOTIFYs a
+ * registrar sends after REGISTER (Asterisk, FreeSWITCH); 'off' refuses them.
+ */
+export type AccountMwiMode = 'subscribe' | 'listen' | 'off';
+
 /** An account as written in the config (strings and numbers); Account.from() checks and types it. */
 export interface AccountSettings {
   /** Names the account in logs and in the RegistrationManager. Default: the AOR. */
@@ -34,6 +41,16 @@ export interface AccountSettings {
   instanceId?: string | undefined;
   /** RFC 5626 §4.2: the flow's reg-id, a positive integer. Default 1. */
   regId?: number | undefined;
+  /**
+   * Message waiting. Default: 'subscribe' when a mailbox is configured, else 'listen' — what desk
+   * phones do: most PBXes send unsolicited NOTIFYs after REGISTER, and a SUBSCRIBE to a server
+   * that does not take one only earns 489s and retries.
+   */
+  mwi?: AccountMwiMode | undefined;
+  /** The voicemail resource to subscribe to (RFC 3842 §4.1), e.g. "sip:*97@pbx.example.com". Default: the AOR. */
+  mailbox?: string | undefined;
+  /** How this account's calls send DTMF: 'rfc4733' (in the media) or 'info' (SIP INFO, application/dtmf-relay). Default: the UA's calls.dtmf. */
+  dtmf?: 'rfc4733' | 'info' | undefined;
 }
 
 /** A setting that cannot be used, with the field's name and what was expected. */
@@ -81,6 +98,11 @@ export class Account {
   /** "urn:uuid:..." in lower case, when set. */
   readonly instanceId: string | undefined;
   readonly regId: number;
+  readonly mwi: AccountMwiMode;
+  /** The resource a message-summary subscription goes to, when it is not the AOR. */
+  readonly mailbox: SipUri | undefined;
+  /** DTMF for this account's calls, when it has its own (else the UA's calls.dtmf). */
+  readonly dtmf: 'rfc4733' | 'info' | undefined;
   readonly #password: string;
 
   private constructor(init: Omit<Account, 'password' | 'toJSON' | 'nextHop' | 'serverHosts'> & { password: string }) {
@@ -97,6 +119,9 @@ export class Account {
     this.outbound = init.outbound;
     this.instanceId = init.instanceId;
     this.regId = init.regId;
+    this.mwi = init.mwi;
+    this.mailbox = init.mailbox;
+    this.dtmf = init.dtmf;
     this.#password = init.password;
   }
 
@@ -136,6 +161,12 @@ export class Account {
     const realms = [...(s.realms ?? [])];
     for (const r of realms) if (typeof r !== 'string' || r === '') throw new AccountError('realms', 'non-empty strings expected');
 
+    const mailbox = s.mailbox !== undefined ? sipUriSetting('mailbox', s.mailbox) : undefined;
+    const mwi = s.mwi ?? (mailbox ? 'subscribe' : 'listen');
+    if (!['subscribe', 'listen', 'off'].includes(mwi)) throw new AccountError('mwi', `subscribe, listen or off expected, got ${JSON.stringify(mwi)}`);
+    // Settings come from a config file: the type does not stop a wrong string.
+    if (s.dtmf !== undefined && !['rfc4733', 'info'].includes(s.dtmf)) throw new AccountError('dtmf', `rfc4733 or info expected, got ${JSON.stringify(s.dtmf)}`);
+
     return new Account({
       id: s.id ?? aor.toString(),
       aor,
@@ -150,6 +181,9 @@ export class Account {
       outbound,
       instanceId,
       regId,
+      mwi,
+      mailbox,
+      dtmf: s.dtmf,
       password: s.password,
     });
   }
@@ -187,6 +221,9 @@ export class Account {
       outbound: this.outbound,
       instanceId: this.instanceId,
       regId: this.regId,
+      mwi: this.mwi,
+      mailbox: this.mailbox?.toString(),
+      dtmf: this.dtmf,
     };
   }
 }

@@ -16,8 +16,13 @@ export {
 } from './user-agent.js';
 export { FailoverRequestSender, type FailoverRequestSenderOptions, nextHopUri } from './user-agent-sender.js';
 export { DEFAULT_KEEP_ALIVE, type FlowLossReason, type KeepAliveOptions, type StreamKeepAliveTransport } from './user-agent-flows.js';
-export { UA_ACCEPT, UA_ACCEPT_ENCODING, UA_ACCEPT_LANGUAGE, UA_METHODS, UA_SCHEMES, capabilityHeaders } from './user-agent-uas.js';
-export { Account, AccountError, type AccountSettings, type AccountTransport } from './account.js';
+export { UA_ACCEPT, UA_ACCEPT_ENCODING, UA_ACCEPT_LANGUAGE, UA_EVENTS, UA_METHODS, UA_SCHEMES, UA_SUPPORTED, capabilityHeaders } from './user-agent-uas.js';
+export { Account, AccountError, type AccountMwiMode, type AccountSettings, type AccountTransport } from './account.js';
+export type { UaMessage } from './user-agent-services.js';
+export type { MwiSummary } from './mwi.js';
+export type { InstantMessage, SendMessageResult } from './instant-message.js';
+export type { TransferOptions, TransferProgress, TransferResult, TransferSettings } from './call/transfer.js';
+export { IncomingRefer, type FollowReferOptions, type ReferPolicy, SAFE_EMBEDDED_HEADERS } from './call/transfer-receiver.js';
 export {
   type ContactAddress,
   RegistrationClient,
@@ -36,6 +41,7 @@ export type { SessionBody, SessionBodyRefusal, SessionBodyVerdict, OfferOptions,
 export { CallManager, type CallManagerHost, type CallOptions, type CallRequestOptions, CallTargetError, type DoNotDisturb, type IncomingCallInfo, targetUri } from './call/call-manager.js';
 export { type RemoteIdentity, callerOf, numberOf } from './call/call-environment.js';
 export { type InDialogRequestHandler, Session, type SessionEvents, type SessionProgress } from './call/session.js';
+export type { DtmfMode, HoldState, MidCallOptions, ReofferMethod, SessionDtmfEvent, SessionModifyResult } from './call/session-features.js';
 export { OutgoingSession, type OutgoingSessionInit } from './call/outgoing-session.js';
 export { IncomingSession, type IncomingSessionInit, type RejectStatus } from './call/incoming-session.js';
 export { type SessionOutcome, type SessionOutcomeKind, outcomeKindOfStatus, outcomeOfStatus } from './call/session-outcome.js';

@@ -57,6 +57,12 @@ export interface SessionDescriptionHandler {
   sendDtmf(digits: string, durationMs: number): boolean;
   /** The session ended: stop the media and free its ports. Idempotent. */
   close(): void;
+  /**
+   * The peer holds us, as the last completed offer/answer says (RFC 3264 §8.4: it offered
+   * sendonly or inactive, or the RFC 2543 c=0.0.0.0). Optional: a handler without it never
+   * reports a remote hold, and the session's 'hold' event then only follows our own hold.
+   */
+  readonly remoteHold?: boolean;
 }
 
 /** What the session offers its handler. */

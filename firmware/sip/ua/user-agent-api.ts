@@ -15,6 +15,8 @@ import type { RegistrationStatus } from './registration.js';
 import type { RegistrationTiming } from './registration-timing.js';
 import type { FlowLossReason, KeepAliveOptions } from './user-agent-flows.js';
 import type { LineStatus } from './user-agent-line.js';
+import type { MwiSummary } from './mwi.js';
+import type { UaMessage } from './user-agent-services.js';
 
 export interface UserAgentTraceOptions {
   /** Write every SIP message sent and received to this pcap file (created mode 0600: it holds digest credentials). */
@@ -99,6 +101,10 @@ export type UserAgentEvents = {
   trace: [TraceRecord];
   /** A call came in and passed the checks (it rings: 180 was sent unless calls.autoRing is false). */
   incoming: [IncomingSession];
+  /** An account's message summary (RFC 3842): from its subscription, or an unsolicited NOTIFY of its registrar or proxy. */
+  mwi: [MwiSummary];
+  /** A text MESSAGE (RFC 3428) from the registrar or proxy (or anyone with calls.acceptCallsFrom 'any'), or within a call. */
+  message: [UaMessage];
 };
 
 export interface StopOptions {

@@ -4,13 +4,30 @@ import type { AnyServerTransaction } from '../transaction/index.js';
 
 /**
  * The methods this UA handles (the Allow header, RFC 3261 §20.5): calls (INVITE, ACK, CANCEL,
- * BYE; re-INVITE within a call) and OPTIONS. Any other method gets 501 with this Allow from the
- * stateless checks (RFC 3261 §8.2.1). The in-dialog extensions (UPDATE, INFO, REFER, NOTIFY,
- * PRACK) join this list with the modules that handle them (Session.handleRequests).
+ * BYE; re-INVITE within a call) and OPTIONS; REFER in a call (transfer, RFC 3515), NOTIFY (of
+ * our REFERs and MWI subscriptions, and unsolicited MWI, RFC 6665 / 3842) and MESSAGE (RFC
+ * 3428). Any other method gets 501 with this Allow from the stateless checks (RFC 3261 §8.2.1).
+ * The other in-dialog extensions join this list with the modules that handle them
+ * (Session.handleRequests).
  */
-export const UA_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'];
-/** Body types it understands (RFC 3261 §8.2.3: others get 415 with this Accept). */
-export const UA_ACCEPT: readonly string[] = ['application/sdp'];
+export const UA_METHODS: readonly string[] = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REFER', 'NOTIFY', 'MESSAGE', 'PRACK', 'UPDATE', 'INFO'];
+/**
+ * Body types it understands (RFC 3261 §8.2.3: others get 415 with this Accept): SDP, message
+ * summaries (MWI NOTIFY), text (MESSAGE), sipfrag (the NOTIFYs of a REFER).
+ */
+export const UA_ACCEPT: readonly string[] = ['application/sdp', 'application/simple-message-summary', 'text/plain', 'message/sipfrag', 'application/dtmf-relay', 'application/dtmf'];
+/**
+ * Option-tags the UA always supports, before UserAgentOptions.supported: Replaces (RFC 3891 §6.1),
+ * Refer-Sub: false (RFC 4488), reliable provisional responses (RFC 3262) and session timers
+ * (RFC 4028; left out when calls.sessionTimers.enabled is false: uaOptionTags).
+ */
+export const UA_SUPPORTED: readonly string[] = ['replaces', 'norefersub', '100rel', 'timer'];
+/** UA_SUPPORTED (without timer when session timers are off) and then the configured option-tags, each once. */
+export function uaOptionTags(configured: readonly string[], options: { sessionTimers: boolean }): string[] {
+  return [...new Set([...UA_SUPPORTED.filter((t) => options.sessionTimers || t !== 'timer'), ...configured])];
+}
+/** Event packages it takes NOTIFYs of (Allow-Events, RFC 6665 §8.2.2). */
+export const UA_EVENTS: readonly string[] = ['message-summary', 'refer'];
 /** Content-Encodings it understands: none but the identity (RFC 3261 §20.2). */
 export const UA_ACCEPT_ENCODING: readonly string[] = ['identity'];
 /** Languages of its reason phrases and of any text it sends. */
@@ -47,6 +64,7 @@ export function capabilityHeaders(c: UaCapabilities): [string, string][] {
     ['Accept-Encoding', UA_ACCEPT_ENCODING.join(', ')],
     ['Accept-Language', UA_ACCEPT_LANGUAGE.join(', ')],
     ['Supported', c.supported.join(', ')],
+    ['Allow-Events', UA_EVENTS.join(', ')],
   ];
   if (c.server !== undefined) headers.push(['Server', c.server]);
   return headers;

@@ -22,7 +22,10 @@ import { type AccountStatus, type StopOptions, type UserAgentEvents, type UserAg
 import { DEFAULT_KEEP_ALIVE, type FlowLossReason, FlowKeeper } from './user-agent-flows.js';
 import { lineStatus } from './user-agent-line.js';
 import { FailoverRequestSender } from './user-agent-sender.js';
-import { type UaCapabilities, answerOutOfDialog, validationOptions } from './user-agent-uas.js';
+import { type UaCapabilities, answerOutOfDialog, uaOptionTags, validationOptions } from './user-agent-uas.js';
+import { UserAgentServices } from './user-agent-services.js';
+import type { SendMessageResult } from './instant-message.js';
+import type { MwiSummary } from './mwi.js';
 
 export { type LineStatus, describeFailure, lineStatus } from './user-agent-line.js';
 export {
@@ -48,7 +51,8 @@ const PROTOCOLS: readonly TransportProtocol[] = ['udp', 'tcp', 'tls'];
  * Calls (CallManager, firmware/sip/ua/call/): call() makes an OutgoingSession; an INVITE that
  * passes the checks (from a registrar or proxy of an account unless calls.acceptCallsFrom is
  * 'any'; not busy; no do-not-disturb) becomes an IncomingSession and an 'incoming' event.
- * Requests within a dialog go to their session (481 for unknown dialogs).
+ * Requests within a dialog go to their session (481 for unknown dialogs). MWI and MESSAGE:
+ * UserAgentServices ('mwi', 'message' events, sendMessage()).
  *
  * Other requests outside a dialog: OPTIONS gets 200 with Allow, Accept, Accept-Encoding,
  * Accept-Language and Supported (answerOutOfDialog); unknown methods 501, and the other
@@ -72,6 +76,8 @@ export class UserAgent {
   private readonly network: NetworkTransport | undefined;
   private readonly sender: FailoverRequestSender;
   private readonly flows: FlowKeeper;
+  /** MWI and MESSAGE (user-agent-services.ts). */
+  private readonly services: UserAgentServices;
   private readonly dns: DnsResolver;
   private readonly log: Logger;
   private readonly options: UserAgentOptions;
@@ -93,7 +99,7 @@ export class UserAgent {
     const random = options.random ?? cryptoRandom;
     const randomBytes = options.randomBytes ?? ((n: number) => new Uint8Array(cryptoRandomBytes(n)));
     const userAgent = options.userAgent ?? 'offhook';
-    this.capabilities = { supported: [...(options.supported ?? [])], server: userAgent };
+    this.capabilities = { supported: uaOptionTags(options.supported ?? [], { sessionTimers: options.calls?.sessionTimers?.enabled !== false }), server: userAgent };
     const listen = options.listen ?? [
       { protocol: 'udp', address: '0.0.0.0', port: 5060 },
       { protocol: 'tcp', address: '0.0.0.0', port: 5060 },
@@ -165,6 +171,21 @@ export class UserAgent {
       },
       options.calls,
     );
+    this.services = new UserAgentServices({
+      sender: this.sender,
+      clock: this.clock,
+      random,
+      randomBytes,
+      logger: options.logger ?? silentLogger(),
+      userAgent,
+      contactAddress: (account) => this.contactAddress(account),
+      digest: (id) => this.registrations.get(id)?.digest,
+      serverAccount: (source) => this.calls.serverAccount(source),
+      acceptFromAnyone: () => options.calls?.acceptCallsFrom === 'any',
+      onMwi: (summary) => this.events.emit('mwi', summary),
+      onMessage: (message) => this.events.emit('message', message),
+    });
+    this.calls.onSession((session) => this.services.attach(session));
     for (const settings of options.accounts ?? []) this.addAccountUnstarted(Account.from(settings));
   }
 
@@ -217,6 +238,7 @@ export class UserAgent {
     this.current = 'running';
     this.log.info({ listening: this.listening().map((h) => `${h.protocol} ${h.address}:${h.port}`), accounts: [...this.accounts.keys()] }, 'user agent started');
     this.registrations.startAll();
+    this.services.start();
   }
 
   /**
@@ -253,6 +275,7 @@ export class UserAgent {
   /** Unregisters an account (bounded by the unregister timeout) and forgets it. */
   async removeAccount(accountId: string): Promise<void> {
     this.flows.remove(accountId);
+    await this.services.remove(accountId);
     await this.registrations.remove(accountId);
     this.accounts.delete(accountId);
   }
@@ -294,6 +317,20 @@ export class UserAgent {
     return this.calls.call(target, options);
   }
 
+  /**
+   * Sends a text MESSAGE (RFC 3428) outside a dialog to a sip: URI, from an account (default: the
+   * first) through its outbound proxy, answering one digest challenge. Resolves with the outcome.
+   */
+  sendMessage(to: string | Uri, text: string, options: { accountId?: string } = {}): Promise<SendMessageResult> {
+    if (this.current !== 'running') return Promise.resolve({ ok: false, cause: 'not-configured', status: 0, reason: `the user agent is ${this.current}` });
+    return this.services.sendMessage(to, text, options.accountId);
+  }
+
+  /** An account's last message summary (MWI), from its subscription or an unsolicited NOTIFY. */
+  mwiSummary(accountId: string): MwiSummary | undefined {
+    return this.services.mwiSummary(accountId);
+  }
+
   /** Calls up or being set up. */
   get sessions(): Session[] {
     return this.calls.calls;
@@ -317,6 +354,7 @@ export class UserAgent {
     }
     const client = this.registrations.add(account);
     this.accounts.set(account.id, account);
+    this.services.add(account);
     return client;
   }
 
@@ -351,7 +389,10 @@ export class UserAgent {
   }
 
   private registrationChanged(accountId: string, status: RegistrationStatus): void {
-    if (status.state === RegistrationState.Registered) this.flows.start(accountId);
+    if (status.state === RegistrationState.Registered) {
+      this.flows.start(accountId);
+      this.services.registered(accountId);
+    }
     else if (status.state !== RegistrationState.Refreshing) this.flows.stop(accountId);
     const s = this.accountStatus(accountId);
     if (s) this.events.emit('registration', s);
@@ -404,8 +445,12 @@ export class UserAgent {
   }
 
   private incoming(tx: AnyServerTransaction, inbound: InboundMessage): void {
+    // MWI subscriptions first: their dialogs are not in the calls' registry (it would say 481).
+    // While stopping, only their final NOTIFYs (the answer to our unsubscribe) are taken.
+    if ((this.current === 'running' || this.current === 'stopping') && this.services.receiveInSubscription(tx)) return;
     if (this.current !== 'running') return;
     if (this.calls.receiveRequest(tx, inbound)) return;
+    if (this.services.receiveOutOfDialog(tx, inbound)) return;
     const answer = answerOutOfDialog(tx, this.capabilities);
     this.log.debug({ method: answer.method, status: answer.status, source: `${inbound.source.protocol}:${inbound.source.address}:${inbound.source.port}` }, 'request answered');
   }
@@ -420,7 +465,8 @@ export class UserAgent {
     // The calls end first, while the layer can still send their BYE and CANCEL.
     this.calls.hangupAll();
     try {
-      await this.registrations.stopAll({ unregister: options.unregister, timeoutMs: options.timeoutMs });
+      // MWI unsubscribes alongside, while the transport still runs.
+      await Promise.all([this.registrations.stopAll({ unregister: options.unregister, timeoutMs: options.timeoutMs }), this.services.stop({ unsubscribe: options.unregister, timeoutMs: options.timeoutMs })]);
     } catch (e) {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'unregistering failed');
     }

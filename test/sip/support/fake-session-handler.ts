@@ -1,4 +1,4 @@
-// A fake SessionDescriptionHandler for call tests (a mock of the SDP/media component): plain-text bodies like "v=0 fake offer 1", every call recorded, refusals on demand.
+// A fake SessionDescriptionHandler for call tests (a mock of the SDP/media component): plain-text bodies like "v=0 fake offer 1" (" a=sendonly" on hold), every call recorded, refusals on demand, the peer's hold read from its offers.
 import type {
   OfferOptions,
   SessionBody,
@@ -17,9 +17,14 @@ export interface FakeBehaviour {
   refuseEarlyAnswer?: string | undefined;
 }
 
+/** How an offer puts us on hold: sendonly or inactive (RFC 3264 §8.4), or the RFC 2543 c=0.0.0.0. */
+const HOLD_OFFER = /a=sendonly|a=inactive|c=IN IP4 0\.0\.0\.0/;
+
 export class FakeSessionHandler implements SessionDescriptionHandler {
   readonly log: string[] = [];
   closed = false;
+  /** The peer holds us: its last offer taken said so. */
+  remoteHold = false;
   private n = 0;
 
   constructor(
@@ -29,7 +34,7 @@ export class FakeSessionHandler implements SessionDescriptionHandler {
   ) {}
 
   createOffer(options: OfferOptions): Promise<SessionBody> {
-    const body = `v=0 fake offer ${this.name}.${++this.n}`;
+    const body = `v=0 fake offer ${this.name}.${++this.n}${options.hold ? ' a=sendonly' : ''}`;
     this.log.push(`createOffer hold=${options.hold} -> ${body}`);
     return Promise.resolve({ contentType: 'application/sdp', body });
   }
@@ -37,11 +42,13 @@ export class FakeSessionHandler implements SessionDescriptionHandler {
   receiveOffer(offer: SessionBody): SessionBodyVerdict {
     this.log.push(`receiveOffer ${offer.body}`);
     const r = this.behaviour.refuseOffer;
-    return r === undefined ? { ok: true } : { ok: false, status: 488, reason: r };
+    if (r !== undefined) return { ok: false, status: 488, reason: r };
+    this.remoteHold = HOLD_OFFER.test(offer.body);
+    return { ok: true };
   }
 
   createAnswer(options: OfferOptions): Promise<SessionBody> {
-    const body = `v=0 fake answer ${this.name}.${++this.n}`;
+    const body = `v=0 fake answer ${this.name}.${++this.n}${options.hold ? ' a=sendonly' : ''}`;
     this.log.push(`createAnswer hold=${options.hold} -> ${body}`);
     return Promise.resolve({ contentType: 'application/sdp', body });
   }

@@ -9,11 +9,14 @@ import type { TransactionLayer } from '../../transaction/index.js';
 import type { SendTarget, TransportProtocol } from '../../transport/transport.js';
 import type { Account } from '../account.js';
 import type { SessionBody } from '../session-description.js';
+import type { Session } from './session.js';
+import type { TransferOptions, TransferResult } from './transfer.js';
 import type { FailoverRequestSender } from '../user-agent-sender.js';
 import { UA_METHODS } from '../user-agent-uas.js';
+import type { MidCallSettings } from './session-features.js';
 
-/** Call settings with their defaults applied. */
-export interface CallSettings {
+/** Call settings with their defaults applied (the mid-call features' in MidCallSettings). */
+export interface CallSettings extends MidCallSettings {
   /** An incoming call nobody answers gets 480 after this long, ms. */
   noAnswerTimeoutMs: number;
   /** 3xx responses followed per call at most (RFC 3261 §8.1.3.4 leaves the limit to the UAC). */
@@ -47,6 +50,8 @@ export interface CallEnvironment {
   bind(dialog: Dialog, session: object): void;
   /** A session reached Terminated. */
   released(session: object): void;
+  /** session.transfer() (a target) and session.transferTo() (a consultation session): see Transfers. */
+  transfer(session: Session, to: string | Uri | Session, options: TransferOptions): Promise<TransferResult>;
 }
 
 /** The headers every dialog-creating request and 2xx of ours carries: Allow, Supported (RFC 3261 §13.2.1, §20.5, §20.37). */

@@ -1,5 +1,6 @@
 // The UA's INVITE sessions: makes outgoing calls, screens incoming INVITEs (ghost calls, busy, do-not-disturb), and routes in-dialog requests, ACKs and stray 2xx to their session.
 import type { Clock, TimerHandle } from '../../../util/clock.js';
+import type { Unsubscribe } from '../../../util/emitter.js';
 import type { Logger } from '../../../util/log.js';
 import type { DigestClient } from '../../auth/index.js';
 import { type Dialog, DialogRegistry } from '../../dialog/index.js';
@@ -15,8 +16,11 @@ import type { FailoverRequestSender } from '../user-agent-sender.js';
 import { type CallEnvironment, type CallSettings, type RemoteIdentity, callerOf } from './call-environment.js';
 import { IncomingSession } from './incoming-session.js';
 import { OutgoingSession } from './outgoing-session.js';
-import type { Session } from './session.js';
+import { type DtmfMode, type MidCallOptions, midCallSettings } from './session-features.js';
+import { Session } from './session.js';
 import { outcome } from './session-outcome.js';
+import { type TransferOptions, type TransferResult, type TransferSettings, Transfers } from './transfer.js';
+import { replaceCall, screenReplaces } from './transfer-replaces.js';
 import { isLive } from './session-state.js';
 
 /** What the phone learns about an incoming call before it rings (for the busy callback). */
@@ -31,14 +35,15 @@ export interface IncomingCallInfo {
 /** Do-not-disturb: off, or the status every incoming call gets (486 Busy Here or 480 Temporarily Unavailable). */
 export type DoNotDisturb = false | 486 | 480;
 
-/** The UA's call settings (UserAgentOptions.calls). */
-export interface CallOptions {
+/** The UA's call settings (UserAgentOptions.calls); hold, session timers, 100rel and DTMF in MidCallOptions. */
+export interface CallOptions extends MidCallOptions {
   /** Makes the handler of each session (SDP and media); a call() may pass its own. Without one, incoming calls get 480. */
   sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory | undefined;
   /**
    * Ghost-call protection. 'proxy' (default): an INVITE is taken only when it comes from an
    * address of an account's registrar or outbound proxy (its registration flow, or the addresses
    * RFC 3263 locates for them); anything else gets 403 and never rings. 'any': direct IP calls too.
+   * The same policy takes or refuses (403) unsolicited MWI NOTIFYs and MESSAGEs outside a dialog.
    */
   acceptCallsFrom?: 'proxy' | 'any' | undefined;
   /** Calls up or being set up at once; one more incoming call gets 486. Default 1 (no call waiting). */
@@ -53,6 +58,8 @@ export interface CallOptions {
   maxRedirects?: number | undefined;
   /** Send 180 at once for an incoming call (default true); false leaves ring() to the phone. */
   autoRing?: boolean | undefined;
+  /** REFER received in a call (follow, leave to the phone, refuse) and how long our transfers wait for their result. */
+  transfer?: TransferSettings | undefined;
 }
 
 /** UserAgent.call() options. */
@@ -63,6 +70,8 @@ export interface CallRequestOptions {
   sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory | undefined;
   /** Header fields added to the INVITE. */
   extraHeaders?: ExtraHeaders | undefined;
+  /** How this call's sendDtmf() sends keys (default: the account's, else calls.dtmf). */
+  dtmf?: DtmfMode | undefined;
 }
 
 /** What the manager needs from the UserAgent. */
@@ -107,6 +116,8 @@ export class CallManager implements CallEnvironment {
   private readonly byDialog = new WeakMap<Dialog, Session>();
   private readonly live = new Set<Session>();
   private readonly outgoing = new Map<string, { session: OutgoingSession; linger: TimerHandle | undefined }>();
+  private readonly sessionHooks: ((session: Session) => void)[] = [];
+  private readonly transfers: Transfers;
   private dnd: DoNotDisturb;
 
   constructor(host: CallManagerHost, options: CallOptions = {}) {
@@ -114,7 +125,9 @@ export class CallManager implements CallEnvironment {
     this.options = options;
     this.log = host.logger.child({ mod: 'sip/calls' });
     this.dnd = options.doNotDisturb ?? false;
-    this.settings = { noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 60_000, maxRedirects: options.maxRedirects ?? 5, autoRing: options.autoRing ?? true };
+    this.transfers = new Transfers({ clock: host.clock, logger: host.logger, t1Ms: () => host.layer.timers.t1Ms, call: (target, o) => this.call(target, o) }, options.transfer);
+    this.sessionHooks.push((s) => this.transfers.attach(s));
+    this.settings = { noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 60_000, maxRedirects: options.maxRedirects ?? 5, autoRing: options.autoRing ?? true, ...midCallSettings(options) };
   }
 
   // --- CallEnvironment ----------------------------------------------------------------------
@@ -167,6 +180,17 @@ export class CallManager implements CallEnvironment {
     }
   }
 
+  transfer(session: Session, to: string | Uri | Session, options: TransferOptions): Promise<TransferResult> {
+    if (to instanceof Session) return this.transfers.attended(session, to, options);
+    let target: SipUri;
+    try {
+      target = targetUri(to, session.account);
+    } catch (e) {
+      return Promise.resolve({ ok: false, status: 0, reason: e instanceof Error ? e.message : String(e), stage: 'target' });
+    }
+    return this.transfers.blind(session, target, options);
+  }
+
   // --- the UA's API ---------------------------------------------------------------------------
 
   /** Calls and call attempts that are up or being set up (not terminating or terminated). */
@@ -182,14 +206,26 @@ export class CallManager implements CallEnvironment {
     this.dnd = dnd;
   }
 
+  /**
+   * Runs fn on every session made from now on, before its first request is routed: the hook of
+   * the modules that extend every call (Session.handleRequests for MESSAGE, REFER...).
+   */
+  onSession(fn: (session: Session) => void): Unsubscribe {
+    this.sessionHooks.push(fn);
+    return () => {
+      const i = this.sessionHooks.indexOf(fn);
+      if (i >= 0) this.sessionHooks.splice(i, 1);
+    };
+  }
+
   /** Starts an outgoing call (see OutgoingSession). Throws CallTargetError for a target that cannot be dialled. */
   call(target: string | Uri, options: CallRequestOptions = {}): OutgoingSession {
     const account = options.accountId !== undefined ? this.host.account(options.accountId) : this.host.accounts()[0];
     if (options.accountId !== undefined && !account) throw new CallTargetError(`no account ${options.accountId}`);
     const factory = options.sessionDescriptionHandlerFactory ?? this.options.sessionDescriptionHandlerFactory;
     if (!factory) throw new TypeError('no SessionDescriptionHandler factory: pass one in UserAgentOptions.calls or in call()');
-    const session = new OutgoingSession({ env: this, account, target: targetUri(target, account), handlerFactory: factory, extraHeaders: options.extraHeaders });
-    this.live.add(session);
+    const session = new OutgoingSession({ env: this, account, target: targetUri(target, account), handlerFactory: factory, extraHeaders: options.extraHeaders, dtmf: options.dtmf });
+    this.track(session);
     this.outgoing.set(session.callId, { session, linger: undefined });
     session.start();
     return session;
@@ -263,16 +299,20 @@ export class CallManager implements CallEnvironment {
       tx.reply(403, { reason: 'Forbidden', headers: server403 });
       return;
     }
-    const account = server ?? this.accountFor(request);
+    // RFC 3891 §3: an INVITE with Replaces takes the place of a call of ours: no DND, no busy.
+    const replacing = screenReplaces(tx, this.live, this.log);
+    if (replacing.kind === 'answered') return;
+    const replaced = replacing.kind === 'replace' ? replacing.session : undefined;
+    const account = replaced?.account ?? server ?? this.accountFor(request);
     const caller = callerOf(request, server !== undefined);
     const info: IncomingCallInfo = { accountId: account?.id, caller, request, source: inbound.source };
-    if (this.dnd !== false) {
+    if (this.dnd !== false && !replaced) {
       this.log.info({ source, status: this.dnd }, 'incoming call refused: do not disturb');
       tx.reply(this.dnd, { headers: server403 });
       return;
     }
     const active = this.calls;
-    const busy = this.options.busy ? this.options.busy(info, active) : active.length >= (this.options.maxCalls ?? 1);
+    const busy = !replaced && (this.options.busy ? this.options.busy(info, active) : active.length >= (this.options.maxCalls ?? 1));
     if (busy) {
       this.log.info({ source, active: active.length }, 'incoming call refused: busy');
       tx.reply(486, { headers: server403 });
@@ -293,30 +333,43 @@ export class CallManager implements CallEnvironment {
       handlerFactory: factory,
       tls: inbound.local.protocol === 'tls',
     });
-    this.live.add(session);
+    this.track(session);
     if (!session.takeOffer()) return;
+    if (replaced) {
+      replaceCall(replaced, session, this.log);
+      return;
+    }
     if (this.settings.autoRing) session.ring();
     this.log.info({ source, caller: caller.number, accountId: account?.id }, 'incoming call');
     this.host.onIncoming(session);
   }
 
+  private track(session: Session): void {
+    this.live.add(session);
+    for (const fn of this.sessionHooks) fn(session);
+  }
+
   /**
-   * The account whose registrar or outbound proxy the source address belongs to: the account's
-   * flow (the server holding its registration, on whose connection a TLS or TCP INVITE comes
-   * back), else any address RFC 3263 gives for its next hop or registrar. Only addresses are
-   * compared: a proxy may send from another port than it listens on.
+   * The account whose registrar or outbound proxy the source belongs to: the account's flow (the
+   * server holding its registration, on whose connection a TLS or TCP INVITE comes back), else
+   * any target RFC 3263 gives for its next hop or registrar. Protocol, address AND port are
+   * compared (sameServer): over UDP the datagram must come from the server's port, over TCP / TLS
+   * the source is the connection's far end, so the request must come on a connection to one of
+   * those targets. An address alone is not enough: anything else on the server's host (or on
+   * loopback) could ring the phone. The ghost-call check, and the UA's check of unsolicited
+   * NOTIFY and MESSAGE.
    */
-  private async serverAccount(source: HostPort): Promise<Account | undefined> {
+  async serverAccount(source: HostPort): Promise<Account | undefined> {
     const accounts = this.host.accounts();
     for (const a of accounts) {
       const flow = this.host.flowTarget(a.id);
-      if (flow && ipEquals(flow.address, source.address)) return a;
+      if (flow && sameServer(flow, source)) return a;
     }
     for (const a of accounts) {
       for (const uri of a.outboundProxy ? [a.outboundProxy, a.registrar] : [a.registrar]) {
         try {
           const list = await this.locator.locate(uri);
-          if (list.targets.some((t) => ipEquals(t.address, source.address))) return a;
+          if (list.targets.some((t) => sameServer(t, source))) return a;
         } catch (e) {
           this.log.debug({ err: e instanceof Error ? e.message : String(e), uri: uri.toString() }, 'server not located for the ghost-call check');
         }
@@ -331,6 +384,11 @@ export class CallManager implements CallEnvironment {
     const user = request.uri.kind === 'sip' ? request.uri.user : undefined;
     return accounts.find((a) => user !== undefined && a.aor.user === user) ?? accounts[0];
   }
+}
+
+/** A request from `source` comes from server target `t`: same protocol, address and port (see CallManager.serverAccount). */
+export function sameServer(t: HostPort, source: HostPort): boolean {
+  return t.protocol === source.protocol && t.port === source.port && ipEquals(t.address, source.address);
 }
 
 /**

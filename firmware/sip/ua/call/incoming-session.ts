@@ -1,8 +1,9 @@
-// The callee's side of a call (RFC 3261 §13.3): the offer checked before ringing, 180, accept() with the handler's answer (or a late offer), reject(), CANCEL, the ACK and Timer H.
+// The callee's side of a call (RFC 3261 §13.3): the offer and session timer checked before ringing, 180 (reliable with 100rel), PRACK, accept() with the handler's answer (or a late offer), reject(), CANCEL, the ACK and Timer H.
 import { Dialog } from '../../dialog/index.js';
-import { type NameAddr, type SipRequest, reasonPhrase } from '../../message/index.js';
-import { type AnyServerTransaction, InviteServerState, type InviteServerTransaction } from '../../transaction/index.js';
+import { type NameAddr, type SipRequest, type SipResponse, createResponse, reasonPhrase } from '../../message/index.js';
+import { type AnyServerTransaction, InviteServerState, type InviteServerTransaction, type ReplyOptions } from '../../transaction/index.js';
 import type { Account } from '../account.js';
+import { ReliableProvisionalSender, useReliableProvisionals } from '../reliable-provisional.js';
 import type { SessionBody, SessionDescriptionHandlerFactory } from '../session-description.js';
 import { type CallEnvironment, type RemoteIdentity, bodyFields, bodyOf, capabilityHeaders, reasonValue, warningValue } from './call-environment.js';
 import { Session } from './session.js';
@@ -39,6 +40,12 @@ export type RejectStatus = 403 | 480 | 486 | 488 | 600 | 603 | 606 | (number & {
  *   Reason says cause=200 (RFC 3326). A BYE in the early dialog: 200, then 487 (§15.1.2).
  * - hangup() before accept(): reject(603); after the 2xx but before the ACK: BYE once the ACK
  *   comes (§15: not before), or at Timer H's end.
+ * - Session timer (RFC 4028 §9): takeOffer() answers 422 (with Min-SE) to too short a
+ *   Session-Expires; the 2xx carries the agreed Session-Expires, and the timer runs once confirmed.
+ * - 100rel (RFC 3262 §3): an INVITE that requires it (or supports it, with
+ *   settings.reliableWhenSupported) gets its 180 reliably — RSeq, retransmitted until the PRACK
+ *   (answered 200), 504 to the INVITE when none comes in 64*T1; a 2xx waits for the PRACK of a
+ *   1xx that carried a body.
  */
 export class IncomingSession extends Session {
   /** The INVITE. */
@@ -53,6 +60,10 @@ export class IncomingSession extends Session {
   private answered = false;
   private acked = false;
   private hangupAfterAck = false;
+  /** The reliable 1xx of this INVITE, when they go reliably (RFC 3262). */
+  private readonly reliable: ReliableProvisionalSender | undefined;
+  /** Session-Expires (and Require: timer) for the 2xx (RFC 4028 §9). */
+  private timerHeaders: [string, string][] = [];
 
   constructor(init: IncomingSessionInit) {
     const tx = init.transaction;
@@ -70,6 +81,19 @@ export class IncomingSession extends Session {
       if (!this.answered) this.end(outcome('network-error', 503, 'Service Unavailable', e.message));
     });
     this.startTimer('no-answer', init.env.settings.noAnswerTimeoutMs, () => this.unanswered());
+    this.modifier.learnAllow(request);
+    this.reliable = useReliableProvisionals(request, { reliableWhenSupported: init.env.settings.reliableWhenSupported })
+      ? new ReliableProvisionalSender({
+          clock: init.env.clock,
+          random: init.env.layer.random,
+          t1Ms: init.env.layer.timers.t1Ms,
+          send: (r) => {
+            if (this.tx.state === InviteServerState.Proceeding) this.tx.respond(r);
+          },
+          timedOut: () => this.prackTimedOut(),
+        })
+      : undefined;
+    this.on('ended', () => this.reliable?.stop());
   }
 
   /** Whether the INVITE had no offer (late offer: ours goes in the 2xx). */
@@ -83,6 +107,15 @@ export class IncomingSession extends Session {
    * @internal
    */
   takeOffer(): boolean {
+    const timer = this.refresh.answer(this.request);
+    if (!timer.ok) {
+      // RFC 4028 §9: too short a session interval: 422 with our Min-SE; the caller may try again.
+      this.replyInvite(timer.status, { reason: timer.reason, headers: timer.headers });
+      this.end(outcomeOfStatus(timer.status, timer.reason, 'Session-Expires below our Min-SE'));
+      return false;
+    }
+    this.timerHeaders = timer.headers;
+    this.refresh.answeredInitial(timer.agreement);
     const offer = this.offer;
     if (!offer) return true;
     const verdict = this.safely('receiveOffer', () => this.handler.receiveOffer(offer), { ok: false, status: 488, reason: 'internal error' } as const);
@@ -95,7 +128,8 @@ export class IncomingSession extends Session {
   /** Sends 180 Ringing with our Contact (an early dialog, RFC 3261 §13.3.1.1). Once; only before the answer. */
   ring(): void {
     if (this.state !== SessionState.Proceeding || this.answering) return;
-    this.replyInvite(180, { headers: this.contactHeader(), copyRecordRoute: true });
+    if (this.reliable) this.reliable.sendProvisional(this.inviteResponse(180, { headers: this.contactHeader(), copyRecordRoute: true }));
+    else this.replyInvite(180, { headers: this.contactHeader(), copyRecordRoute: true });
     this.transition(SessionState.Early, '180 sent');
     this.emit('progress', { status: 180, reason: 'Ringing', earlyMedia: false });
   }
@@ -115,7 +149,10 @@ export class IncomingSession extends Session {
       return;
     }
     if (this.tx.state !== InviteServerState.Proceeding || (this.state as SessionState) === SessionState.Terminated) return;
-    this.replyInvite(200, { headers: [...this.contactHeader(), ...capabilityHeaders(this.env)], copyRecordRoute: true, ...bodyFields(body) });
+    const ok = this.inviteResponse(200, { headers: [...this.contactHeader(), ...capabilityHeaders(this.env), ...this.timerHeaders], copyRecordRoute: true, ...bodyFields(body) });
+    // RFC 3262 §3: a 2xx waits for the PRACK of a reliable 1xx that carried a body.
+    if (this.reliable?.sendFinal(ok) === 'held') this.log.debug('200 held until the PRACK');
+    else if (!this.reliable) this.tx.respond(ok);
     this.answered = true;
     this.initial.confirm();
   }
@@ -142,6 +179,17 @@ export class IncomingSession extends Session {
       return;
     }
     this.reject(603);
+  }
+
+  /** A PRACK for our reliable 1xx (RFC 3262 §3): 200 when its RAck matches, 481 (or 400) otherwise. */
+  protected override receivePrack(tx: AnyServerTransaction): void {
+    const verdict = this.reliable?.receivePrack(tx.request);
+    if (!verdict) {
+      tx.reply(481);
+      return;
+    }
+    if (verdict.ok) tx.reply(200);
+    else tx.reply(verdict.status, { reason: verdict.reason });
   }
 
   /** @internal */
@@ -210,7 +258,22 @@ export class IncomingSession extends Session {
     return this.contact ? [['Contact', this.contact.toString()]] : [];
   }
 
-  private replyInvite(status: number, options: Parameters<InviteServerTransaction['reply']>[1] = {}): void {
-    this.tx.reply(status, { ...options, headers: [...(options.headers ?? []), ['Server', this.env.userAgent]] });
+  /** RFC 3262 §3: the reliable 1xx went unacknowledged for 64*T1: the INVITE gets 504. */
+  private prackTimedOut(): void {
+    if (this.tx.state !== InviteServerState.Proceeding || this.state === SessionState.Terminated) return;
+    this.log.warn('no PRACK for our reliable provisional response: 504');
+    this.replyInvite(504, { reason: 'Server Time-out' });
+    this.end(outcome('timeout', 504, 'Server Time-out', 'no PRACK for the reliable provisional response (RFC 3262 §3)'));
+  }
+
+  /** A response to the INVITE with our To tag and Server, not sent yet. */
+  private inviteResponse(status: number, options: ReplyOptions = {}): SipResponse {
+    return createResponse(this.request, { ...options, status, toTag: this.tx.toTag, headers: [...(options.headers ?? []), ['Server', this.env.userAgent]] });
+  }
+
+  /** A final response other than our 2xx (the reliable 1xx stop: RFC 3262 §3) or an unreliable 1xx. */
+  private replyInvite(status: number, options: ReplyOptions = {}): void {
+    if (status >= 200) this.reliable?.stop();
+    this.tx.respond(this.inviteResponse(status, options));
   }
 }

@@ -1,4 +1,4 @@
-// The caller's side of a call (RFC 3261 §13.2): INVITE with the handler's offer, RFC 3263 failover, early dialogs and forking, ACK, digest auth, 3xx redirection, CANCEL.
+// The caller's side of a call (RFC 3261 §13.2): INVITE with the handler's offer, RFC 3263 failover, early dialogs and forking, PRACK for reliable 1xx, ACK, digest auth, 3xx redirection, 422, CANCEL.
 import type { DigestExchange } from '../../auth/index.js';
 import { Dialog, DialogState } from '../../dialog/index.js';
 import type { ServerTarget, TargetList } from '../../locate/index.js';
@@ -6,10 +6,12 @@ import { type ExtraHeaders, H, NameAddr, type SipRequest, type SipResponse, type
 import { type InviteClientTransaction, createCallId, createTag } from '../../transaction/index.js';
 import type { SendTarget } from '../../transport/transport.js';
 import type { Account } from '../account.js';
+import { ReliableProvisionalReceiver, createPrack } from '../reliable-provisional.js';
 import type { SessionBody, SessionDescriptionHandlerFactory } from '../session-description.js';
 import { nextHopUri } from '../user-agent-sender.js';
 import { type CallEnvironment, bodyFields, bodyOf, calleeOf, capabilityHeaders, describeTarget, hostOf, reasonValue } from './call-environment.js';
 import { Session } from './session.js';
+import type { DtmfMode } from './session-features.js';
 import { type SessionOutcome, outcome, outcomeOfStatus } from './session-outcome.js';
 import { SessionState } from './session-state.js';
 
@@ -22,6 +24,8 @@ export interface OutgoingSessionInit {
   handlerFactory: SessionDescriptionHandlerFactory;
   /** Header fields added to the INVITE (Alert-Info, Call-Info, X-...). */
   extraHeaders?: ExtraHeaders | undefined;
+  /** How sendDtmf() sends keys (default: the account's, else settings.dtmf). */
+  dtmf?: DtmfMode | undefined;
 }
 
 /** 401/407 rounds per call: a realm of the proxy and one of the registrar at most (RFC 3261 §22.3). */
@@ -47,7 +51,11 @@ interface SentAck {
  *   by RFC 3263; a timeout (Timer B), a transport error or a 503 sends the same INVITE with a new
  *   branch to the next target (§4.3); the last failure ends the call.
  * - 1xx with a To tag: an early dialog per fork (RFC 3261 §12.1.2, §13.2.2.4); a body in it is an
- *   early answer given to the handler with the fork's tag (early media).
+ *   early answer given to the handler with the fork's tag (early media). A reliable 1xx
+ *   (Require: 100rel, RFC 3262 §4) is PRACKed in its fork's dialog; its retransmissions and one
+ *   out of RSeq order are dropped unprocessed (the UAS sends them again).
+ * - The INVITE says Supported: 100rel, timer and asks for a session timer (RFC 4028 §7.1); a
+ *   422 sends it again once with the larger Session-Expires (§7.3); the 2xx starts the timer.
  * - The first 2xx wins: its dialog is confirmed, the ACK goes out (with the INVITE's credentials),
  *   the handler takes the answer (the 2xx's body, else the fork's early one); a refused answer is
  *   ACKed and then BYEd (§13.2.2.4). Retransmissions of a 2xx get the same ACK again; a 2xx from
@@ -83,6 +91,8 @@ export class OutgoingSession extends Session {
   /** The remote tag of the fork whose 2xx was taken. */
   private winner: string | undefined;
   private cancelling = false;
+  /** RSeq order of the reliable 1xx, per fork (RFC 3262 §4). */
+  private readonly rseqs = new ReliableProvisionalReceiver();
 
   constructor(init: OutgoingSessionInit) {
     const env = init.env;
@@ -92,7 +102,7 @@ export class OutgoingSession extends Session {
     const fromUri = account?.aor ?? sipUri('sip:anonymous@anonymous.invalid');
     const from = new NameAddr({ displayName: account?.displayName, uri: fromUri }).withTag(createTag(random));
     const to = new NameAddr({ uri: init.target });
-    super({ env, direction: 'outgoing', account, callId: createCallId(random), localTag: from.tag ?? '', remote: calleeOf(to), handlerFactory: init.handlerFactory, initial: SessionState.Calling });
+    super({ env, direction: 'outgoing', account, callId: createCallId(random), localTag: from.tag ?? '', remote: calleeOf(to), handlerFactory: init.handlerFactory, initial: SessionState.Calling, dtmf: init.dtmf });
     this.from = from;
     this.to = to;
     this.requestUri = init.target;
@@ -152,7 +162,7 @@ export class OutgoingSession extends Session {
       cseq: ++this.cseq,
       contact,
       route: proxy ? [new NameAddr({ uri: proxy })] : [],
-      headers: [...capabilityHeaders(this.env), ['User-Agent', this.env.userAgent], ...this.extraHeaders],
+      headers: [...capabilityHeaders(this.env), ...this.refresh.requestHeaders(), ['User-Agent', this.env.userAgent], ...this.extraHeaders],
       ...bodyFields(this.offer),
     });
     this.exchange?.authorize(invite);
@@ -223,6 +233,12 @@ export class OutgoingSession extends Session {
       if (this.state === SessionState.Calling) this.transition(SessionState.Proceeding, '100 Trying');
       return;
     }
+    const reliable = this.rseqs.receive(res);
+    if (reliable.kind !== 'unreliable' && reliable.kind !== 'reliable') {
+      // RFC 3262 §4: a retransmission (already PRACKed) or a 1xx out of RSeq order is not processed.
+      this.log.debug({ status: res.status, ...reliable }, 'reliable provisional response dropped');
+      return;
+    }
     const tag = res.to.tag;
     let earlyMedia = false;
     if (tag !== undefined) {
@@ -240,6 +256,7 @@ export class OutgoingSession extends Session {
         else this.log.info({ status: res.status, fork: tag, reason: verdict.reason }, 'early answer refused');
       }
       earlyMedia = fork.answer !== undefined;
+      if (reliable.kind === 'reliable') this.prack(fork.dialog, res);
       this.transition(SessionState.Early, `${res.status} with a To tag`);
     } else if (this.state === SessionState.Calling) this.transition(SessionState.Proceeding, `${res.status}`);
     this.emit('progress', { status: res.status, reason: res.reason, earlyMedia });
@@ -262,6 +279,7 @@ export class OutgoingSession extends Session {
     }
     const status = res.status;
     if (status === 401 || status === 407) this.challenged(res);
+    else if (status === 422 && this.retry422(res)) return;
     else if (status >= 300 && status < 400) this.redirected(res);
     else if (status === 503 && this.target) {
       // RFC 3263 §4.3: a 503 sends the same request to the next server.
@@ -272,6 +290,25 @@ export class OutgoingSession extends Session {
       this.safely('rollback', () => this.handler.rollback(), undefined);
       this.end(outcomeOfStatus(status, res.reason, res.get('Warning')));
     }
+  }
+
+  /** RFC 4028 §7.3: a 422 sends the INVITE again (new CSeq, same offer) with the Session-Expires its Min-SE asks for; false gives up. */
+  private retry422(res: SipResponse): boolean {
+    const decision = this.refresh.retry422(res);
+    if (!decision.retry) {
+      this.log.info({ reason: decision.reason }, '422 not retried');
+      return false;
+    }
+    this.log.info({ minSE: res.get('Min-SE') }, '422: sending the INVITE again with a longer session interval');
+    void this.locateAndSend(this.buildInvite());
+    return true;
+  }
+
+  /** RFC 3262 §7.2: the PRACK for a reliable 1xx, in the early dialog of its fork. */
+  private prack(dialog: Dialog, res: SipResponse): void {
+    void this.sendIn(dialog, 'PRACK', {}, (d, options) => createPrack(d, res, options)).then((r) => {
+      this.log.debug({ rseq: res.rseq, result: r.kind === 'response' ? r.response.status : r.kind }, 'PRACK answered');
+    });
   }
 
   /** RFC 3261 §22.2: one authenticated INVITE after a 401/407. */
@@ -368,6 +405,8 @@ export class OutgoingSession extends Session {
       this.bye(outcome('not-acceptable', 488, verdict.reason, 'the answer was refused'), reasonValue(488, verdict.reason));
       return;
     }
+    this.modifier.learnAllow(res);
+    this.refresh.succeeded(res);
     this.transition(SessionState.Confirmed, `${res.status} ACKed`);
     this.safely('confirmed', () => this.handler.confirmed(), undefined);
     this.emit('accepted');

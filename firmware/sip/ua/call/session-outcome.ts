@@ -17,9 +17,13 @@ interface Ending<K extends string> {
  * - local-hangup / remote-hangup: a BYE after the call was up (ours / theirs);
  * - cancelled: the caller gave up before the answer (our CANCEL and its 487, or the peer's CANCEL);
  * - answered-elsewhere: a CANCEL with "Reason: SIP;cause=200" (another phone of the AOR took it, RFC 3326);
+ * - transferred: the call went to a transfer target (RFC 3515, 5589): ours, after the target
+ *   answered the transferee (we sent BYE), or the transferee's, ended by the transferor's BYE;
+ * - replaced: an INVITE with Replaces took the call's place (RFC 3891 §3; we sent BYE or CANCEL);
  * - no-answer: nobody answered an incoming call in time (we sent 480);
  * - no-ack: we answered and no ACK came in 64*T1 (RFC 3261 §13.3.1.4; we sent BYE);
  * - media-failed: the media died (SessionDescriptionContext.mediaFailed) or no usable answer came in a 2xx;
+ * - session-expired: no session refresh came in time (RFC 4028 §10; we sent BYE);
  * - auth-failed: a 401/407 again after we answered one, or a challenge we may not answer;
  * - redirect-failed: a 3xx with no contact left to try, or too many redirections;
  * - network-error: the transport failed, or no server could be located (RFC 3261 §8.1.3.1: as a 503);
@@ -30,9 +34,12 @@ export type SessionOutcome =
   | Ending<'remote-hangup'>
   | Ending<'cancelled'>
   | Ending<'answered-elsewhere'>
+  | Ending<'transferred'>
+  | Ending<'replaced'>
   | Ending<'no-answer'>
   | Ending<'no-ack'>
   | Ending<'media-failed'>
+  | Ending<'session-expired'>
   | Ending<'forbidden'>
   | Ending<'not-found'>
   | Ending<'timeout'>

@@ -1,17 +1,23 @@
-// The base of an INVITE session in either direction: state, events, outcome, the SessionDescriptionHandler, in-dialog requests (dispatch by method, BYE, re-INVITE) and requests sent in the dialog.
+// The base of an INVITE session in either direction: state, events, outcome, the SessionDescriptionHandler, in-dialog requests (dispatch by method, BYE, re-INVITE / UPDATE, INFO, PRACK), hold / resume, session timers and requests sent in the dialog.
 import type { TimerHandle } from '../../../util/clock.js';
 import { Emitter, type Unsubscribe } from '../../../util/emitter.js';
 import type { Logger } from '../../../util/log.js';
 import { type Dialog, DialogState, type InDialogRequestOptions } from '../../dialog/index.js';
-import type { SipRequest } from '../../message/index.js';
-import { type AnyServerTransaction, InviteServerState, InviteServerTransaction, type RequestOutcome } from '../../transaction/index.js';
+import type { SipRequest, Uri } from '../../message/index.js';
+import type { AnyServerTransaction, RequestOutcome } from '../../transaction/index.js';
 import { StateMachine } from '../../transaction/state-machine.js';
 import type { Account } from '../account.js';
 import type { SessionDescriptionHandler, SessionDescriptionHandlerFactory } from '../session-description.js';
 import { UA_ACCEPT } from '../user-agent-uas.js';
-import { type CallEnvironment, type RemoteIdentity, bodyFields, bodyOf, capabilityHeaders, hostOf, reasonValue, warningValue } from './call-environment.js';
+import { type CallEnvironment, type RemoteIdentity, capabilityHeaders, hostOf, reasonValue } from './call-environment.js';
+import { InfoDtmf } from './session-dtmf.js';
+import type { DtmfMode, HoldState, SessionDtmfEvent, SessionModifyResult } from './session-features.js';
+import { SessionModifier } from './session-modify.js';
 import { type SessionOutcome, outcome } from './session-outcome.js';
+import { SessionRefresh } from './session-refresh.js';
 import { SESSION_EDGES, SessionState } from './session-state.js';
+import type { TransferOptions, TransferProgress, TransferResult } from './transfer.js';
+import type { IncomingRefer } from './transfer-receiver.js';
 
 /** A provisional response (outgoing) or our 180 (incoming). */
 export interface SessionProgress {
@@ -31,6 +37,16 @@ export type SessionEvents = {
   accepted: [];
   /** The session reached Terminated; emitted once. */
   ended: [SessionOutcome];
+  /** Our hold or the peer's changed (after the offer/answer that changed it completed). */
+  hold: [HoldState];
+  /** A key the peer sent by SIP INFO (RFC 4733 keys come from the media engine, not from here). */
+  dtmf: [SessionDtmfEvent];
+  /** Our transfer (transfer() / transferTo()): the REFER's answer, then each NOTIFY's sipfrag status. */
+  'transfer-progress': [TransferProgress];
+  /** The peer asks us to transfer this call (RFC 3515): followed already unless calls.transfer.refer is 'app'. */
+  refer: [IncomingRefer];
+  /** An INVITE with Replaces took this call's place (RFC 3891): the new session, answered; this one ends as replaced. */
+  replaced: [Session];
 };
 
 /**
@@ -49,20 +65,22 @@ export interface SessionInit {
   remote: RemoteIdentity;
   handlerFactory: SessionDescriptionHandlerFactory;
   initial: SessionState.Calling | SessionState.Proceeding;
+  /** How sendDtmf() sends keys (default: the account's, else settings.dtmf). */
+  dtmf?: DtmfMode | undefined;
 }
-
-/** How long a peer is asked to wait before it tries a re-INVITE again after our 500 (RFC 3261 §14.2: 0-10 s). */
-const REINVITE_RETRY_AFTER_S = 2;
 
 /**
  * One call. OutgoingSession and IncomingSession make the dialog; from there both behave alike:
  *
  * - Requests the dialog registry places in the session's dialog arrive at receiveRequest(),
  *   which dispatches by method: a handler registered with handleRequests() first (the place for
- *   later extensions), else BYE → 200 and remote-hangup (RFC 3261 §15.1.2); re-INVITE → offer /
- *   answer through the handler, 200 or its refusal (488 with a Warning), 500 + Retry-After while
- *   another INVITE transaction of the dialog is open (§14.2); OPTIONS → 200 with capabilities;
+ *   later extensions), else BYE → 200 and remote-hangup (RFC 3261 §15.1.2); re-INVITE and UPDATE
+ *   → SessionModifier (offer / answer through the handler, glare, session timer); INFO → DTMF
+ *   (InfoDtmf); PRACK → the reliable 1xx of an incoming call; OPTIONS → 200 with capabilities;
  *   anything else → 501.
+ * - hold() / resume() re-offer through SessionModifier (re-INVITE, or UPDATE when configured and
+ *   allowed); 'hold' reports both sides' hold. The session timer (SessionRefresh, RFC 4028)
+ *   refreshes or watches, and ends the call with BYE as session-expired.
  * - sendRequest() sends a request in the dialog through RFC 3263 on Dialog.nextHopUri with
  *   failover, answering one 401/407 with the account's credentials (RFC 3261 §22.2).
  * - hangup() ends it (CANCEL before the final response, BYE after); mediaFailed() from the
@@ -81,8 +99,13 @@ export abstract class Session {
   readonly ended: Promise<SessionOutcome>;
   protected readonly env: CallEnvironment;
   protected readonly log: Logger;
-  /** Our own hold (for the later hold feature): what createOffer / createAnswer are asked for. */
-  protected localHold = false;
+  /** Offers and answers after the call is up: hold, resume, refreshes, the peer's re-INVITEs and UPDATEs. */
+  protected readonly modifier: SessionModifier;
+  /** The session timer (RFC 4028). */
+  protected readonly refresh: SessionRefresh;
+  /** How sendDtmf() sends keys. */
+  readonly dtmfMode: DtmfMode;
+  private readonly infoDtmf: InfoDtmf;
   /** The dialog the call lives in once it is known (the early dialog of the latest fork, then the confirmed one). */
   protected current: Dialog | undefined;
   private readonly owned = new Set<Dialog>();
@@ -92,8 +115,6 @@ export abstract class Session {
   private readonly timers = new Map<string, TimerHandle>();
   private resolveEnded: (o: SessionOutcome) => void = () => undefined;
   private result: SessionOutcome | undefined;
-  /** A re-INVITE we answered 2xx whose ACK has not come yet (at most one INVITE transaction at a time, RFC 3261 §14.2). */
-  private reinvite: { tx: InviteServerTransaction; offered: boolean } | undefined;
 
   protected constructor(init: SessionInit) {
     this.env = init.env;
@@ -106,6 +127,36 @@ export abstract class Session {
     this.ended = new Promise<SessionOutcome>((resolve) => (this.resolveEnded = resolve));
     this.machine = new StateMachine<SessionState>(`${init.direction} session ${init.callId}`, SESSION_EDGES, init.initial, (_from, to) => this.events.emit('state', to));
     this.handler = init.handlerFactory({ direction: init.direction, mediaFailed: (reason) => this.mediaFailed(reason) });
+    this.dtmfMode = init.dtmf ?? init.account?.dtmf ?? init.env.settings.dtmf;
+    this.refresh = new SessionRefresh({
+      config: init.env.settings.sessionTimers,
+      clock: init.env.clock,
+      log: this.log,
+      refresh: () => void this.modifier.refresh(),
+      expired: (intervalS) => this.bye(outcome('session-expired', 0, 'Session Expired', `no session refresh within ${intervalS} s (RFC 4028 §10)`)),
+    });
+    this.modifier = new SessionModifier({
+      env: init.env,
+      log: this.log,
+      handler: this.handler,
+      accountId: init.account?.id,
+      refresh: this.refresh,
+      upDialog: () => (this.state === SessionState.Confirmed ? this.current : undefined),
+      send: (method, options) => this.sendRequest(method, options),
+      bye: (o, reason) => this.bye(o, reason),
+      safely: (what, fn, fallback) => this.safely(what, fn, fallback),
+      holdChanged: (held) => this.events.emit('hold', held),
+    });
+    this.infoDtmf = new InfoDtmf({
+      log: this.log,
+      send: (options) => this.sendRequest('INFO', options),
+      up: () => this.state === SessionState.Confirmed,
+      received: (e) => this.events.emit('dtmf', e),
+    });
+    this.events.on('ended', () => {
+      this.refresh.stop();
+      this.modifier.close();
+    });
   }
 
   get accountId(): string | undefined {
@@ -133,10 +184,67 @@ export abstract class Session {
   /** Ends the call: CANCEL (or a rejection, incoming) before the final response, BYE after it. Idempotent. */
   abstract hangup(): void;
 
-  /** Sends DTMF in the media (RFC 4733) through the handler; false when the call is not up or the media has no telephone-event. */
+  /**
+   * Sends DTMF: in the media (RFC 4733) through the handler, or with dtmfMode 'info' one SIP INFO
+   * per key (application/dtmf-relay), each after the previous one's 2xx. False when the call is
+   * not up, a key is not 0-9 * # A-D (INFO), or the media has no telephone-event (RFC 4733).
+   */
   sendDtmf(digits: string, durationMs = 100): boolean {
     if (this.state !== SessionState.Confirmed) return false;
+    if (this.dtmfMode === 'info') return this.infoDtmf.send(digits, durationMs);
     return this.handler.sendDtmf(digits, durationMs);
+  }
+
+  /** Our hold and the peer's, as the last completed offer/answer left them (RFC 3264 §8.4). */
+  get held(): HoldState {
+    return this.modifier.held;
+  }
+
+  /**
+   * Puts the peer on hold: an offer with a=sendonly (inactive when the peer holds us too) by
+   * re-INVITE, or by UPDATE when settings.holdMethod is 'update' and the peer allows it.
+   * Resolves once the peer answered (or refused: the call then stays as it was); never rejects.
+   */
+  hold(): Promise<SessionModifyResult> {
+    return this.modifier.hold();
+  }
+
+  /** Takes the peer off hold (a=sendrecv, or recvonly while it holds us); like hold(). */
+  resume(): Promise<SessionModifyResult> {
+    return this.modifier.resume();
+  }
+
+  /** Our hold as offers and answers ask for it. */
+  protected get localHold(): boolean {
+    return this.modifier.holding;
+  }
+
+  /**
+   * Blind transfer (RFC 3515, 5589 §6): REFER to the peer to call target ("1004", a URI). Resolves
+   * once the result is known; on success the call ends as transferred, on failure it stays as it
+   * is (the phone holds before and resumes after). Progress: 'transfer-progress'. Never rejects.
+   */
+  transfer(target: string | Uri, options: TransferOptions = {}): Promise<TransferResult> {
+    return this.env.transfer(this, target, options);
+  }
+
+  /** Attended transfer (RFC 5589 §7): the peer is to call the peer of `consultation` with Replaces of that dialog; success ends both calls. */
+  transferTo(consultation: Session, options: TransferOptions = {}): Promise<TransferResult> {
+    return this.env.transfer(this, consultation, options);
+  }
+
+  /** @internal The outcome a BYE from the peer ends the call with, instead of remote-hangup (a transfer done). */
+  byeOutcome: SessionOutcome | undefined;
+
+  /** @internal For the modules that act on a session from outside (transfer): emits one of its events. */
+  announce<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): void {
+    this.events.emit(event, ...args);
+  }
+
+  /** @internal Ends the call with an outcome of its own (transferred, replaced): BYE once up, else hangup(). */
+  endWith(o: SessionOutcome): void {
+    if (this.state === SessionState.Confirmed) this.bye(o);
+    else this.hangup();
   }
 
   /**
@@ -161,8 +269,11 @@ export abstract class Session {
     return this.sendIn(this.current, method, options);
   }
 
-  /** sendRequest() in a given dialog of the session (a fork's, for the BYE after its late 2xx). */
-  protected async sendIn(dialog: Dialog | undefined, method: string, options: InDialogRequestOptions = {}): Promise<RequestOutcome> {
+  /**
+   * sendRequest() in a given dialog of the session (a fork's, for the BYE after its late 2xx).
+   * `build` makes each request instead of Dialog.createRequest (the PRACK with its RAck).
+   */
+  protected async sendIn(dialog: Dialog | undefined, method: string, options: InDialogRequestOptions = {}, build?: (dialog: Dialog, options: InDialogRequestOptions) => SipRequest): Promise<RequestOutcome> {
     if (!dialog || dialog.state === DialogState.Terminated) return { kind: 'transport-error', error: new Error(`no dialog to send ${method} in`) };
     const hop = dialog.nextHopUri;
     const exchange = this.env.digest(this.accountId)?.begin({ fromConfiguredServer: false, peerHost: hostOf(hop) });
@@ -170,7 +281,7 @@ export abstract class Session {
     for (let round = 0; ; round++) {
       let request: SipRequest;
       try {
-        request = dialog.createRequest(method, { ...options, headers });
+        request = build ? build(dialog, { ...options, headers }) : dialog.createRequest(method, { ...options, headers });
       } catch (e) {
         return { kind: 'transport-error', error: e instanceof Error ? e : new Error(String(e)) };
       }
@@ -199,22 +310,29 @@ export abstract class Session {
         this.receiveBye(tx, dialog);
         return;
       case 'INVITE':
-        if (tx instanceof InviteServerTransaction) this.receiveReinvite(tx, dialog);
+      case 'UPDATE':
+        this.modifier.receive(tx, dialog);
+        return;
+      case 'INFO':
+        this.infoDtmf.receive(tx);
+        return;
+      case 'PRACK':
+        this.receivePrack(tx);
         return;
       case 'OPTIONS':
         // RFC 3261 §11.2: in a dialog too.
         tx.reply(200, { headers: [...capabilityHeaders(this.env), ['Accept', UA_ACCEPT.join(', ')]] });
         return;
       default:
-        // UPDATE (RFC 3311), INFO (RFC 6086), REFER (RFC 3515), NOTIFY (RFC 6665), PRACK (RFC 3262):
-        // the later modules register with handleRequests(); until then they are not implemented.
+        // REFER (RFC 3515), NOTIFY (RFC 6665): their modules register with handleRequests();
+        // until then they are not implemented.
         tx.reply(501, { headers: capabilityHeaders(this.env).slice(0, 1) });
     }
   }
 
   /** @internal An ACK for a 2xx in one of this session's dialogs (the layer stopped the 2xx retransmissions). */
   receiveAck(ack: SipRequest, _dialog: Dialog): void {
-    this.receiveReinviteAck(ack);
+    this.modifier.receiveAck(ack);
   }
 
   /** @internal Ends the session without a word on the wire (the user agent stopped). */
@@ -229,7 +347,12 @@ export abstract class Session {
     tx.reply(200);
     dialog.terminate('BYE received');
     const reason = tx.request.get('Reason');
-    this.end(outcome('remote-hangup', 0, 'BYE', reason));
+    this.end(this.byeOutcome ?? outcome('remote-hangup', 0, 'BYE', reason));
+  }
+
+  /** A PRACK (RFC 3262): only an incoming call sends reliable 1xx; here there is none to acknowledge. */
+  protected receivePrack(tx: AnyServerTransaction): void {
+    tx.reply(481);
   }
 
   /** Files a dialog as the session's: the manager routes its requests here, end() terminates it. */
@@ -243,6 +366,8 @@ export abstract class Session {
     if (this.machine.state === to && to !== SessionState.Early) return;
     this.machine.transition(to, why);
     this.log.debug({ to, why }, 'session state');
+    // RFC 4028 §9: the session timer of an INVITE we answered runs from the call's start.
+    if (to === SessionState.Confirmed) this.refresh.start();
   }
 
   protected emit<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): void {
@@ -288,6 +413,7 @@ export abstract class Session {
       return;
     }
     this.transition(SessionState.Terminating, 'BYE sent');
+    this.refresh.stop();
     this.safely('close', () => this.handler.close(), undefined);
     void this.sendRequest('BYE', reason !== undefined ? { headers: [['Reason', reason]] } : {}).then((r) => {
       this.log.debug({ result: r.kind === 'response' ? r.response.status : r.kind }, 'BYE answered');
@@ -319,68 +445,5 @@ export abstract class Session {
     this.log.warn({ reason }, 'media failed: ending the call');
     if (this.state === SessionState.Confirmed) this.bye(outcome('media-failed', 0, reason), reasonValue(500, `media failed: ${reason}`));
     else this.hangup();
-  }
-
-  // --- re-INVITE (RFC 3261 §14.2) -------------------------------------------------------------
-
-  private receiveReinvite(tx: InviteServerTransaction, dialog: Dialog): void {
-    if (this.state !== SessionState.Confirmed || this.reinvite) {
-      // RFC 3261 §14.2: an INVITE transaction of this dialog is still open (ours not ACKed yet).
-      tx.reply(500, { headers: [['Retry-After', String(REINVITE_RETRY_AFTER_S)]] });
-      return;
-    }
-    const offer = bodyOf(tx.request);
-    this.reinvite = { tx, offered: offer === undefined };
-    void this.answerReinvite(tx, dialog, offer !== undefined).catch((e: unknown) => {
-      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 're-INVITE failed');
-      if (this.reinvite?.tx === tx) this.reinvite = undefined;
-      if (tx.state === InviteServerState.Proceeding) tx.reply(500);
-    });
-  }
-
-  private async answerReinvite(tx: InviteServerTransaction, dialog: Dialog, hasOffer: boolean): Promise<void> {
-    const offer = bodyOf(tx.request);
-    let body;
-    if (hasOffer && offer) {
-      const verdict = this.safely('receiveOffer', () => this.handler.receiveOffer(offer), { ok: false, status: 488, reason: 'internal error' } as const);
-      if (!verdict.ok) {
-        this.reinvite = undefined;
-        tx.reply(verdict.status, { headers: [['Warning', warningValue(this.env.userAgent, verdict.reason)]] });
-        return;
-      }
-      body = await this.handler.createAnswer({ hold: this.localHold });
-    } else {
-      // RFC 3261 §14.2: a re-INVITE without a body: our offer in the 2xx, the answer in the ACK.
-      body = await this.handler.createOffer({ hold: this.localHold });
-    }
-    if (tx.state !== InviteServerState.Proceeding || this.state !== SessionState.Confirmed) {
-      this.reinvite = undefined;
-      return;
-    }
-    const contact = dialog.localContact;
-    tx.reply(200, { headers: [...(contact ? [['Contact', contact.toString()] as [string, string]] : []), ...capabilityHeaders(this.env)], ...bodyFields(body) });
-    tx.on('no-ack', () => {
-      if (this.reinvite?.tx !== tx) return;
-      // RFC 3261 §14.2 / §13.3.1.4: a 2xx never ACKed ends the session.
-      this.reinvite = undefined;
-      this.bye(outcome('no-ack', 408, 'no ACK for the 2xx to a re-INVITE'));
-    });
-  }
-
-  private receiveReinviteAck(ack: SipRequest): void {
-    const r = this.reinvite;
-    if (!r || ack.cseq.seq !== r.tx.request.cseq.seq) return;
-    this.reinvite = undefined;
-    if (!r.offered) return;
-    const answer = bodyOf(ack);
-    const fork = this.current?.id.remoteTag ?? '';
-    const verdict = answer
-      ? this.safely('receiveAnswer', () => this.handler.receiveAnswer(answer, { early: false, fork }), { ok: false, status: 488, reason: 'internal error' } as const)
-      : ({ ok: false, status: 488, reason: 'no answer in the ACK' } as const);
-    if (!verdict.ok) {
-      // The offer of our 2xx got no usable answer: the session cannot go on (RFC 3261 §13.3.1.4, §14.2).
-      this.safely('rollback', () => this.handler.rollback(), undefined);
-      this.bye(outcome('media-failed', 488, verdict.reason), reasonValue(488, verdict.reason));
-    }
   }
 }

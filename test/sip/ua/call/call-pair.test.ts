@@ -1,6 +1,6 @@
 // Two UserAgents calling each other on the loopback network (virtual clock): ring, answer, hang up either way, cancel, reject, busy, do-not-disturb, no answer.
 import { describe, expect, it } from 'vitest';
-import { SessionState } from '../../../../firmware/sip/ua/index.js';
+import { SessionState, UA_METHODS } from '../../../../firmware/sip/ua/index.js';
 import { net, phone, settle } from './call-fixture.js';
 
 async function pair(options: Parameters<typeof phone>[3] = {}) {
@@ -27,8 +27,8 @@ describe('calls between two UserAgents', () => {
     // The INVITE carried the offer, our Contact, Allow and Supported.
     expect(incoming.request.bodyText).toBe('v=0 fake offer a1.1');
     expect(incoming.request.contact[0]?.uri.toString()).toBe('sip:alice@10.0.0.1:5060');
-    expect(incoming.request.allow).toEqual(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS']);
-    expect(incoming.request.has('Supported')).toBe(true);
+    expect(incoming.request.allow).toEqual([...UA_METHODS]);
+    expect(incoming.request.supported).toEqual(expect.arrayContaining(['100rel', 'timer']));
     const accepted: string[] = [];
     call.on('accepted', () => accepted.push('alice'));
     incoming.on('accepted', () => accepted.push('bob'));
