@@ -9,20 +9,33 @@ SHELL := /bin/bash
 # emulator page's end-to-end tests (test/e2e, driven by playwright-core).
 APT_PACKAGES := build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev libsrtp2-dev \
 	kamailio sip-tester baresip tshark openssl chromium
+# Only for `make package` / `make package-test` (never installed by `make test`): lintian and Debian's
+# cross toolchains; the arm64 / armhf -dev files and Node.js are unpacked into sysroots under build/pkg/
+# (scripts/package/sysroot.sh), never installed (the -dev packages of two architectures conflict).
+# The packages `make package` builds; `make package PACKAGE_ARCHES=arm64` builds one.
+PACKAGE_ARCHES ?= amd64 arm64 armhf
+HOST_ARCH := $(shell dpkg --print-architecture)
+PACKAGE_APT_PACKAGES := lintian dpkg-dev python3 $(foreach a,$(filter-out $(HOST_ARCH),$(PACKAGE_ARCHES)),crossbuild-essential-$(a))
+PACKAGE_TEST_APT_PACKAGES := qemu-user
+VERSION := $(shell node -p "require('./package.json').version")
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # node-gyp builds against the Node headers Debian installs in /usr/include/node (no download).
 NODEDIR := $(shell [ -f /usr/include/node/node_api.h ] && echo /usr)
 NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR)) --jobs=2
 export npm_config_nodedir := $(NODEDIR)
 BIN := node_modules/.bin
-NATIVE_SOURCES := binding.gyp $(wildcard firmware/media/native/*.c firmware/media/native/*.cc firmware/media/native/*.h firmware/media/native/*/*.c firmware/media/native/*/*.cc firmware/media/native/*/*.h)
+NATIVE_SOURCES := binding.gyp $(wildcard firmware/systemd/native/*.c) $(wildcard firmware/media/native/*.c firmware/media/native/*.cc firmware/media/native/*.h firmware/media/native/*/*.c firmware/media/native/*/*.cc firmware/media/native/*/*.h)
 
-.PHONY: deps apt-deps build addon bundle typecheck lint unit test run bench clean
+.PHONY: deps apt-deps apt-install build addon bundle typecheck lint unit test run bench clean package package-deps package-test package-test-deps deploy
 
 deps: apt-deps node_modules/.offhook-installed
 
 apt-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@$(MAKE) --no-print-directory apt-install PKGS="$(APT_PACKAGES)"
+
+# Installs the Debian packages of PKGS that are missing (apt-get update only when something is).
+apt-install:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing Debian packages:" $$missing; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections; \
@@ -63,6 +76,53 @@ run: build
 bench: build
 	node scripts/build.mjs --bench
 	@set -e; for b in dist/bench/*.mjs; do echo "== $$b"; node $$b; done
+
+# Debian packages: dist/offhook_$(VERSION)_{amd64,arm64,armhf}.deb, each checked by lintian (no errors).
+# The native addons are built per architecture in build/pkg/<arch>/ (scripts/package/build-native.sh).
+package: build package-deps $(foreach a,$(PACKAGE_ARCHES),dist/offhook_$(VERSION)_$(a).deb)
+
+package-deps:
+	@for a in $(filter-out $(HOST_ARCH),$(PACKAGE_ARCHES)); do \
+	  dpkg --print-foreign-architectures | grep -qx $$a || { echo "package: dpkg --add-architecture $$a"; $(SUDO) dpkg --add-architecture $$a; rm -f build/pkg/.apt-updated; }; \
+	done
+	@# A mirror caught mid-sync fails one index: the lists apt already has still do (sysroot.sh says when not).
+	@[ -f build/pkg/.apt-updated ] || { $(SUDO) apt-get update -qq || echo "package: apt-get update failed in part; going on with the lists apt has"; \
+	  mkdir -p build/pkg && touch build/pkg/.apt-updated; }
+	@$(MAKE) --no-print-directory apt-install PKGS="$(PACKAGE_APT_PACKAGES)"
+
+.PRECIOUS: build/pkg/%/sysroot/.complete build/pkg/%/native/.built
+build/pkg/%/sysroot/.complete:
+	scripts/package/sysroot.sh $* build/pkg/$*/sysroot
+
+build/pkg/%/native/.built: build/pkg/%/sysroot/.complete $(NATIVE_SOURCES) node_modules/.offhook-installed
+	scripts/package/build-native.sh $* build/pkg/$*/sysroot build/pkg/$*/native
+	@touch $@
+
+dist/offhook_$(VERSION)_%.deb: build/pkg/%/native/.built dist/offhook.mjs $(wildcard packaging/*) scripts/package/build-deb.sh README.md
+	scripts/package/build-deb.sh $* build/pkg/$*/native build/pkg/$*/sysroot
+	@echo "lintian $@"; set -o pipefail; lintian --fail-on error --pedantic $@ 2>&1 | { grep -v 'root privileges is not recommended' || true; }
+
+dist/offhook.mjs: bundle
+
+# The arm64 and armhf packages on Debian's Node.js of that architecture under qemu-user (no board):
+# `offhook selftest` passes, the firmware starts headless on the emulator board, answers /api/state
+# and talks sd_notify to a fake systemd (scripts/package/qemu-test.sh).
+PACKAGE_TEST_ARCHES ?= arm64 armhf
+package-test: package-test-deps
+	$(MAKE) --no-print-directory package PACKAGE_ARCHES="$(PACKAGE_TEST_ARCHES)"
+	@set -e; for a in $(PACKAGE_TEST_ARCHES); do scripts/package/qemu-test.sh $$a dist/offhook_$(VERSION)_$$a.deb build/pkg/$$a/sysroot; done
+
+package-test-deps:
+	@$(MAKE) --no-print-directory apt-install PKGS="$(PACKAGE_TEST_APT_PACKAGES)"
+
+# Copies the package of the phone's architecture over ssh and installs it: make deploy HOST=pi@phone.local
+# (ARCH=arm64 by default; armhf for a 32-bit Raspberry Pi OS). sudo on the phone may ask for a password.
+ARCH ?= arm64
+deploy:
+	@[ -n "$(HOST)" ] || { echo "usage: make deploy HOST=user@phone.local [ARCH=arm64|armhf]" >&2; exit 2; }
+	$(MAKE) --no-print-directory package PACKAGE_ARCHES=$(ARCH)
+	scp dist/offhook_$(VERSION)_$(ARCH).deb $(HOST):/tmp/
+	ssh -t $(HOST) 'sudo apt-get install -y --reinstall /tmp/offhook_$(VERSION)_$(ARCH).deb && rm -f /tmp/offhook_$(VERSION)_$(ARCH).deb && systemctl --no-pager status offhook | head -5'
 
 clean:
 	rm -rf dist build node_modules/.offhook-installed

@@ -32,5 +32,13 @@
       'cflags': ['-Wall', '-Wextra', '-Wpedantic', '-Wunused-parameter', '-fvisibility=hidden', "<!@(pkg-config --cflags alsa opus speexdsp libsrtp2)"],
       'cflags_cc': ['-std=c++17', '-fexceptions'],
     },
+    # sd_notify(3) for the systemd unit (firmware/systemd/sd-notify.ts): plain C over Node-API, its own
+    # tiny addon so that the media addon's exports and API version stay as they are.
+    {
+      'target_name': 'offhook_sdnotify',
+      'sources': ['firmware/systemd/native/sd-notify.c'],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags': ['-Wall', '-Wextra', '-fvisibility=hidden'],
+    },
   ],
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AudioPath, AudioStats, MediaEngineEvent } from './media-engine.js';
 import type { RtpStreamStats } from './media-stats.js';
+import { nativeFileProblem } from './native-file-check.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
@@ -570,7 +571,7 @@ export function loadNativeAddon(options: LoadNativeAddonOptions = {}): NativeAdd
   try {
     exports = createRequire(import.meta.url)(file);
   } catch (err) {
-    throw new NativeAddonError('unloadable', `${file} could not be loaded (${firstLine(err)})`, tried, { cause: err });
+    throw new NativeAddonError('unloadable', `${file} could not be loaded (${firstLine(err)})${nativeFileProblem(file, err)}`, tried, { cause: err });
   }
   return checkExports(exports, file, tried);
 }
