@@ -10,10 +10,11 @@ export type CallDirection = (typeof CALL_DIRECTIONS)[number];
 
 /**
  * How a call ended. `answered`: it was connected (either way). `missed`: an incoming call nobody
- * answered (the caller gave up, or DND turned it away). `rejected`: the user declined it. `busy`,
+ * answered (the caller gave up, or DND turned it away). `rejected`: the user declined it. `forwarded`:
+ * call forwarding sent it elsewhere (302, `forwardedTo`) without it being answered here. `busy`,
  * `failed` (no route, error response, timeout), `cancelled` (we hung up before an answer): outgoing.
  */
-export const CALL_OUTCOMES = ['answered', 'missed', 'rejected', 'busy', 'failed', 'cancelled'] as const;
+export const CALL_OUTCOMES = ['answered', 'missed', 'rejected', 'forwarded', 'busy', 'failed', 'cancelled'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export const CALL_LISTS = ['missed', 'received', 'dialed'] as const;
@@ -30,15 +31,18 @@ export interface CallRecord {
   /** Talk time of a connected call. */
   durationS?: number | undefined;
   outcome: CallOutcome;
+  /** Where call forwarding sent it (outcome `forwarded`). */
+  forwardedTo?: string | undefined;
 }
 
 /**
  * The list a call belongs in: every outgoing call is dialed; an incoming call is received when it
- * was answered or declined by the user (someone saw it, so it is not "missed"), missed otherwise.
+ * was answered, declined by the user or forwarded by the user's settings (it was dealt with, so it
+ * is not "missed"), missed otherwise.
  */
 export function callListOf(call: Pick<CallRecord, 'direction' | 'outcome'>): CallListName {
   if (call.direction === 'outgoing') return 'dialed';
-  return call.outcome === 'answered' || call.outcome === 'rejected' ? 'received' : 'missed';
+  return call.outcome === 'answered' || call.outcome === 'rejected' || call.outcome === 'forwarded' ? 'received' : 'missed';
 }
 
 /** What the file holds. */
@@ -81,8 +85,10 @@ function checkRecord(value: unknown, path: string): CallRecord {
     startedAt: checkNumber(o.startedAt, `${path}.startedAt`, { min: 0 }),
     durationS: checkOptional(o.durationS, (v) => checkNumber(v, `${path}.durationS`, { min: 0 })),
     outcome: checkOneOf(o.outcome, `${path}.outcome`, CALL_OUTCOMES),
+    forwardedTo: checkOptional(o.forwardedTo, (v) => checkString(v, `${path}.forwardedTo`, { maxLength: 256 })),
   };
   if (record.name === undefined) delete record.name;
+  if (record.forwardedTo === undefined) delete record.forwardedTo;
   if (record.durationS === undefined) delete record.durationS;
   return record;
 }
@@ -167,6 +173,14 @@ export class CallHistory {
     if (this.store.value.missedUnseen === 0) return;
     this.store.update((h) => ({ ...h, missedUnseen: 0 }));
     this.events.emit('change');
+  }
+
+  /** Deletes one entry (index in the list, newest first); false when there is none there. */
+  remove(name: CallListName, index: number): boolean {
+    if (this.store.value[name][index] === undefined) return false;
+    this.store.update((h) => ({ ...h, [name]: h[name].filter((_, i) => i !== index) }));
+    this.events.emit('change');
+    return true;
   }
 
   /** Empties one list, or all of them. Clearing the missed list also clears its unseen count. */

@@ -43,6 +43,7 @@ export const OUTCOME_VIEWS: Readonly<Record<SessionOutcomeKind | PendingOutcomeK
   declined: { text: 'Declined', tone: 'busy' },
   'server-error': { text: 'Server error', tone: 'congestion' },
   'auth-failed': { text: 'Auth failed', tone: 'congestion' },
+  redirected: { text: 'Forwarded', tone: undefined },
   'redirect-failed': { text: 'Redirect failed', tone: 'congestion' },
   'network-error': { text: 'Network error', tone: 'congestion' },
   rejected: { text: 'Rejected', tone: 'congestion' },

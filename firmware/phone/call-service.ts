@@ -64,6 +64,14 @@ export interface IncomingCall extends CallSession {
   accept(): Promise<void>;
   /** 603 Decline by default; 486 Busy Here when the phone is busy. */
   reject(status?: 480 | 486 | 603): void;
+  /**
+   * Call forwarding answered by the phone: 302 with the target (a number or URI) as Contact, the
+   * caller's side follows it (RFC 3261 §21.3). false when it could not be sent (too late, a target
+   * that makes no SIP URI). Absent: the service cannot redirect, and the phone lets the call ring.
+   */
+  redirect?(target: string): boolean;
+  /** The INVITE's header values by name (Alert-Info, Call-Info for intercom auto-answer); [] when absent. */
+  header?(name: string): readonly string[];
 }
 
 /** The line shown on the idle screen: the first account's extension and registration. */

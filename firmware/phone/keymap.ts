@@ -24,10 +24,32 @@ export type PhoneAction =
   | 'next-list'
   | 'older'
   | 'newer'
-  | 'dial-entry';
+  | 'dial-entry'
+  | 'delete-entry'
+  | 'menu'
+  | 'menu-up'
+  | 'menu-down'
+  | 'menu-ok'
+  | 'menu-back';
 
 /** The screens that have keys of their own. A call has three pages of softkeys ('more' turns them). */
-export type KeyContext = 'idle' | 'predial' | 'dialing' | 'outgoing' | 'ringing' | 'call-1' | 'call-2' | 'call-3' | 'waiting' | 'transfer' | 'ended' | 'history';
+export type KeyContext =
+  | 'idle'
+  | 'predial'
+  | 'dialing'
+  | 'outgoing'
+  | 'ringing'
+  | 'call-1'
+  | 'call-2'
+  | 'call-3'
+  | 'waiting'
+  | 'transfer'
+  | 'ended'
+  | 'history'
+  /** A menu list or a volume level. */
+  | 'menu'
+  /** A number typed in a menu (a forwarding target, a delay). */
+  | 'menu-entry';
 
 export interface Softkey {
   /** At most 4 characters: four labels fill a 20-column row (16: 3 characters each). */
@@ -56,6 +78,8 @@ export const SOFTKEYS: Readonly<Record<KeyContext, Softkeys>> = {
   transfer: [k('Send', 'send'), undefined, k('Back', 'end'), k('Del', 'backspace')],
   ended: [k('Qual', 'quality'), k('Res', 'hold'), k('End', 'end'), undefined],
   history: [k('Dial', 'dial-entry'), k('List', 'next-list'), k('Next', 'older'), k('Back', 'end')],
+  menu: [k('OK', 'menu-ok'), k('Up', 'menu-up'), k('Down', 'menu-down'), k('Back', 'menu-back')],
+  'menu-entry': [k('Save', 'menu-ok'), undefined, k('Back', 'menu-back'), k('Del', 'backspace')],
 };
 
 /**
@@ -64,13 +88,14 @@ export const SOFTKEYS: Readonly<Record<KeyContext, Softkeys>> = {
  * phone keypad (up, down), 4 and 6 left and right.
  */
 export const LONG_PRESS: Readonly<Partial<Record<KeyContext, Readonly<Record<string, PhoneAction>>>>> = {
-  idle: { '*': 'dnd' },
+  idle: { '*': 'menu' },
   predial: { '*': 'backspace' },
   dialing: { '*': 'backspace' },
   'call-1': { '2': 'volume-up', '8': 'volume-down', '*': 'mute', '#': 'hold', '4': 'swap', '6': 'transfer', '0': 'conference', '5': 'quality' },
   transfer: { '*': 'backspace' },
   ended: { '5': 'quality' },
-  history: { '2': 'newer', '8': 'older', '*': 'next-list' },
+  history: { '2': 'newer', '8': 'older', '*': 'next-list', '0': 'delete-entry' },
+  'menu-entry': { '*': 'backspace' },
 };
 
 /** Plain presses that are commands rather than digits (both keypads). */
@@ -78,6 +103,8 @@ export const KEY_ACTIONS: Readonly<Partial<Record<KeyContext, Readonly<Record<st
   ringing: { '*': 'reject', '#': 'silence' },
   waiting: { '*': 'reject' },
   history: { '2': 'newer', '8': 'older', '#': 'dial-entry', '*': 'next-list' },
+  menu: { '2': 'menu-up', '8': 'menu-down', '#': 'menu-ok', '*': 'menu-back' },
+  'menu-entry': { '#': 'menu-ok' },
 };
 
 const SOFTKEY_NAMES = ['A', 'B', 'C', 'D'] as const;

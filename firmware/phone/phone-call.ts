@@ -29,6 +29,8 @@ export class PhoneCall {
   rejectedByUser = false;
   /** A held call ringing back after the handset went down. */
   recall = false;
+  /** Call forwarding (busy, no answer) sent it here with a 302. */
+  forwardedTo: string | undefined;
   outcome: SessionOutcome | undefined;
   /** The latest statistics sample (kept after the stream closed, for the after-call screen). */
   stats: RtpStreamStats | undefined;
@@ -80,12 +82,13 @@ export class PhoneCall {
     const kind = this.outcome?.kind;
     let outcome: CallOutcome;
     if (this.connectedAtMs !== undefined) outcome = 'answered';
-    else if (this.direction === 'incoming') outcome = this.rejectedByUser ? 'rejected' : 'missed';
+    else if (this.direction === 'incoming') outcome = this.forwardedTo !== undefined && kind === 'redirected' ? 'forwarded' : this.rejectedByUser ? 'rejected' : 'missed';
     else if (kind === 'busy') outcome = 'busy';
     else if (kind === 'cancelled' || kind === 'local-hangup') outcome = 'cancelled';
     else outcome = 'failed';
     const record: CallRecord = { direction: this.direction, number: this.number, startedAt: this.startedAt, outcome };
     if (this.name !== undefined) record.name = this.name.slice(0, 256);
+    if (outcome === 'forwarded') record.forwardedTo = this.forwardedTo;
     if (this.connectedAtMs !== undefined && this.endedAtMs !== undefined) record.durationS = Math.round((this.endedAtMs - this.connectedAtMs) / 1000);
     return record;
   }

@@ -118,7 +118,8 @@ export abstract class PhoneCalls extends PhoneCore {
     call.on('accepted', () => {
       call.connectedAtMs = this.o.clock.now();
       if (this.focus === call && this.state !== PhoneState.Ended) {
-        this.playTone(undefined);
+        // The auto-answer beep plays out; any other tone (ringback) stops.
+        if (this.tonePlaying !== 'confirmation') this.playTone(undefined);
         this.go(PhoneState.Connected);
       }
       this.updateTick();
@@ -132,24 +133,36 @@ export abstract class PhoneCalls extends PhoneCore {
 
   // --- incoming ---------------------------------------------------------------------------------
 
-  protected onIncoming(session: IncomingCall): void {
+  /** On hook and not in a call: an incoming call rings (the idle screen, on-hook digits, the lists and menus). */
+  protected get free(): boolean {
+    const s = this.state;
+    return s === PhoneState.Idle || s === PhoneState.PreDial || s === PhoneState.History || s === PhoneState.Menu;
+  }
+
+  /** Whether another incoming call now would be a waiting call (rather than busy). */
+  protected get canWait(): boolean {
+    return this.state === PhoneState.Connected && (this.o.callWaiting ?? true) && !this.waiting;
+  }
+
+  /** Rings, waits or refuses (486) an incoming call; returns the call as the phone keeps it. */
+  protected onIncoming(session: IncomingCall): PhoneCall | undefined {
     const name = this.o.phonebook?.nameFor(session.remote.number) ?? session.remote.displayName;
     const call = new PhoneCall(session, { name, startedAt: this.o.clock.wallNow() });
     this.track(call);
-    const free = this.state === PhoneState.Idle || this.state === PhoneState.PreDial || this.state === PhoneState.History;
-    if (free) {
+    if (this.free) {
       this.digits = '';
       this.focus = call;
       this.silenced = false;
       this.go(PhoneState.Ringing);
       this.startRinging();
-    } else if (this.state === PhoneState.Connected && (this.o.callWaiting ?? true) && !this.waiting) {
+    } else if (this.canWait) {
       this.waiting = call;
       this.playTone('callWaiting');
     } else {
       session.reject(486);
     }
     void this.render();
+    return call;
   }
 
   protected answer(speaker: boolean): void {
@@ -351,6 +364,7 @@ export abstract class PhoneCalls extends PhoneCore {
         this.go(PhoneState.Connected);
         return;
       case PhoneState.History:
+      case PhoneState.Menu:
         this.go(PhoneState.Idle);
         return;
       default: {

@@ -1,7 +1,7 @@
 // The phone's plumbing under the call logic: options, devices in and out (hook, keys, LCD, LEDs, ringer, tones), the guarded state, timers and the render queue.
 import type { HookSwitch, KeyEvent, Keypad, Leds, LedPattern, Ringer, TextDisplay } from '../../hal/devices.js';
 import type { AudioPath, MediaEngine, RingRequest } from '../media/media-engine.js';
-import { RING_CADENCES, type ToneCountry, type ToneName } from '../media/tones.js';
+import { RING_CADENCES, TONE_COUNTRIES, type ToneCountry, type ToneName } from '../media/tones.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Unsubscribe } from '../util/emitter.js';
 import type { Logger } from '../util/log.js';
@@ -10,6 +10,7 @@ import type { AudioControls, CallService } from './call-service.js';
 import { DialPlan } from './dial-plan.js';
 import { hasSoftkeys } from './keymap.js';
 import type { PhoneCall } from './phone-call.js';
+import type { PhoneFeatureOptions } from './phone-features.js';
 import { phoneTransition, PhoneState } from './phone-state.js';
 import type { Phonebook } from './phonebook.js';
 import type { ClockFormat } from './screens.js';
@@ -39,6 +40,14 @@ export interface PhoneOptions {
   ring?: RingRequest | null | undefined;
   /** The buzzer's [on, off, ...] ms; default the country's ringing cadence. */
   ringCadenceMs?: readonly number[] | undefined;
+  /**
+   * The ring tones the settings menu offers (the config's choices): "default" (ring and
+   * ringCadenceMs above, i.e. the config's tones.ringTone) and country cadences by code. Default
+   * all of them; the settings' ringTone picks one.
+   */
+  ringTones?: readonly string[] | undefined;
+  /** Call forward, auto-answer, hotline as provisioned (the config's features section). */
+  features?: PhoneFeatureOptions | undefined;
   /** Missed, received and dialed calls; the missed count on the idle screen. */
   history?: CallHistory | undefined;
   /** Volumes (persisted), DND, forwarding. */
@@ -58,6 +67,9 @@ export interface PhoneOptions {
 }
 
 const NOTICE_MS = 2500;
+
+/** Every ring tone the phone can play: the configured one and each country's cadence. */
+export const RING_TONES: readonly string[] = ['default', ...TONE_COUNTRIES];
 
 /**
  * What every part of the phone shares. The call logic (phone.ts) sits on top; this class keeps the
@@ -177,6 +189,13 @@ export abstract class PhoneCore {
     return level;
   }
 
+  /** Sets a path's volume (the menus), persisted with the settings; returns the level kept. */
+  protected setVolumeLevel(path: VolumePath, level: number): number {
+    const kept = this.o.settings ? this.o.settings.setVolume(path, level) : (this.volumes[path] = Math.min(VOLUME_MAX, Math.max(0, Math.round(level))));
+    this.o.audio?.setVolume(path, kept);
+    return kept;
+  }
+
   /** Routes the audio to the handset or the speaker, with that path's volume. */
   protected useAudioPath(speaker: boolean): void {
     this.speaker = speaker;
@@ -214,11 +233,19 @@ export abstract class PhoneCore {
     return this.tone;
   }
 
+  /** The ring tones offered in the settings menu. */
+  get ringTones(): readonly string[] {
+    return (this.o.ringTones ?? RING_TONES).filter((t) => RING_TONES.includes(t));
+  }
+
   protected startRinging(): void {
     if (this.ringing) return;
     this.ringing = true;
-    this.o.ringer?.ring(this.o.ringCadenceMs ?? RING_CADENCES[this.country].onOffMs);
-    const ring = this.o.ring === undefined ? { country: this.country } : this.o.ring;
+    // The ring tone chosen in the menu: a country's cadence instead of the configured ring.
+    const chosen = this.o.settings?.settings.ringTone;
+    const country = TONE_COUNTRIES.find((c) => c === chosen && this.ringTones.includes(c));
+    this.o.ringer?.ring(country ? RING_CADENCES[country].onOffMs : (this.o.ringCadenceMs ?? RING_CADENCES[this.country].onOffMs));
+    const ring = country ? (this.o.ring === null ? null : { country }) : this.o.ring === undefined ? { country: this.country } : this.o.ring;
     if (ring) this.media((m) => m.ring(ring));
   }
 

@@ -5,6 +5,8 @@ import { callScreen, qualityLines, qualityOf, type CallView } from './call-scree
 import { idleScreen } from './idle-screen.js';
 import { softkeyRow, type KeyContext } from './keymap.js';
 import { lineText } from './line-text.js';
+import { menuScreen } from './menu-screens.js';
+import type { MenuPage } from './phone-menus.js';
 import type { PhoneCall } from './phone-call.js';
 import type { PhoneOptions } from './phone-core.js';
 import { PhoneState } from './phone-state.js';
@@ -34,7 +36,11 @@ export interface PhoneView {
   silenced: boolean;
   notice: string | undefined;
   dnd: boolean;
+  /** The call-forward-always target in force (settings, else config). */
+  forward: string | undefined;
   history: { list: CallListName; index: number };
+  /** The menu page shown (Menu state). */
+  menu: MenuPage | undefined;
 }
 
 const LIST_TITLES: Readonly<Record<CallListName, string>> = { missed: 'Missed', received: 'Received', dialed: 'Dialed' };
@@ -56,6 +62,8 @@ export function phoneScreen(v: PhoneView): string[] {
       return dialScreen(v.caps, { title: 'Transfer to:', digits: v.digits, hint: v.notice ?? (v.focus ? `${glyph('hold')} ${v.focus.label}` : ''), bottom: bottom(v) });
     case PhoneState.History:
       return historyScreen(v);
+    case PhoneState.Menu:
+      return v.menu ? menuScreen(v.caps, v.menu, { softkeys: bottom(v), notice: v.notice }) : idle(v);
     default:
       return call(v);
   }
@@ -87,11 +95,14 @@ function idle(v: PhoneView): string[] {
     missed: o.history?.missedUnseen ?? 0,
     voicemail: o.calls?.voicemail(),
     dnd: v.dnd,
-    forward: o.settings?.settings.callForward.always,
+    forward: v.forward,
     softkeys: bottom(v),
     notice: v.notice,
   });
 }
+
+/** The quality screen of a call whose media gave no statistics. */
+const NO_QUALITY: [string, string] = ['Quality: no data', ''];
 
 /** Quality rows of a call, when its media gave statistics. */
 function quality(call: PhoneCall | undefined): [string, string] | undefined {
@@ -124,7 +135,7 @@ function call(v: PhoneView): string[] {
       if (c?.connected) view.timer = formatDuration(c.talkMs(v.nowMs));
       if (v.waiting) detail = `Waiting: ${v.waiting.label}`;
       else if (v.held.length > 0) detail = `${glyph('hold')} ${v.held.map((h) => h.label).join(', ')}`;
-      if (v.showQuality) stats = quality(c) ?? ['No statistics', ''];
+      if (v.showQuality) stats = quality(c) ?? NO_QUALITY;
       break;
     }
     case PhoneState.Ended: {
@@ -132,7 +143,7 @@ function call(v: PhoneView): string[] {
       if (c?.connectedAtMs !== undefined) view.timer = formatDuration(c.talkMs(v.nowMs));
       detail = v.ended?.detail || (v.held.length > 0 ? `${glyph('hold')} ${v.held.length} on hold` : undefined);
       // Call quality after a call: shown by itself when the call was up.
-      stats = c?.connectedAtMs !== undefined ? quality(c) : undefined;
+      stats = c?.connectedAtMs !== undefined ? (quality(c) ?? (v.showQuality ? NO_QUALITY : undefined)) : undefined;
       if (!c) view.number = '';
       break;
     }
@@ -164,14 +175,14 @@ function historyScreen(v: PhoneView): string[] {
   const list = v.options.history?.list(v.history.list) ?? [];
   const entry = list[v.history.index];
   const title = LIST_TITLES[v.history.list];
-  if (!entry) return callScreen(v.caps, { title: spread(title, 'empty', w), name: undefined, number: '', bottom: bottom(v) });
+  if (!entry) return callScreen(v.caps, { title: spread(v.notice ?? title, 'empty', w), name: undefined, number: '', bottom: bottom(v) });
   const at = new Date(entry.startedAt);
   return callScreen(v.caps, {
-    title: `${title} ${v.history.index + 1}/${list.length}`,
+    title: v.notice ?? `${title} ${v.history.index + 1}/${list.length}`,
     timer: formatTime(at, v.options.format),
     name: entry.name,
     number: entry.number,
-    detail: entry.durationS !== undefined ? formatDuration(entry.durationS * 1000) : undefined,
+    detail: entry.outcome === 'forwarded' ? `Fwd to ${entry.forwardedTo ?? '?'}` : entry.durationS !== undefined ? formatDuration(entry.durationS * 1000) : undefined,
     bottom: bottom(v),
   });
 }

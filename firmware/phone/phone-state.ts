@@ -27,8 +27,11 @@
  * ```
  * Ringing (an incoming call, or a held call ringing back) goes back to Idle when the caller gives
  * up, the call is rejected, or it ends. Every state but Idle returns to Idle on hook (or End).
- * History (the call lists, opened from Idle) returns to Idle, or calls the entry shown (Calling,
- * or Dialing first when the handset is lifted), or gives way to an incoming call (Ringing).
+ * History (the call lists, opened from Idle or the Menu) returns to Idle (or the Menu), or calls the
+ * entry shown (Calling, or Dialing first when the handset is lifted), or gives way to an incoming
+ * call (Ringing). Menu (phonebook, settings; opened from Idle) does the same, and opens History.
+ * Auto-answer takes a ringing call to Connected on the speaker; a hotline turns Dialing into
+ * Calling by itself.
  */
 export enum PhoneState {
   /** On hook, nothing typed: the idle screen. */
@@ -51,13 +54,16 @@ export enum PhoneState {
   Ended = 'ended',
   /** On hook, browsing the call history (missed, received, dialed). */
   History = 'history',
+  /** On hook, in the menus: phonebook, settings (volumes, ring tone, DND, forwarding). */
+  Menu = 'menu',
 }
 
 const S = PhoneState;
 
 const EDGES: Readonly<Record<PhoneState, readonly PhoneState[]>> = {
-  [S.Idle]: [S.PreDial, S.Dialing, S.Ringing, S.Calling, S.History],
-  [S.History]: [S.Idle, S.Dialing, S.Calling, S.Ringing],
+  [S.Idle]: [S.PreDial, S.Dialing, S.Ringing, S.Calling, S.History, S.Menu],
+  [S.History]: [S.Idle, S.Dialing, S.Calling, S.Ringing, S.Menu],
+  [S.Menu]: [S.Idle, S.Dialing, S.Calling, S.Ringing, S.History],
   [S.PreDial]: [S.Idle, S.Dialing, S.Calling, S.Ringing],
   [S.Dialing]: [S.Idle, S.Calling, S.Ended],
   [S.Calling]: [S.Idle, S.Ringback, S.Connected, S.Ended],

@@ -1,10 +1,12 @@
-// The phone application: the hook and the keys (keymap.ts) mapped onto the call logic of phone-calls.ts, redial, DND, the call history view, and the screen of each state.
+// The phone application: the hook and the keys (keymap.ts) mapped onto the call logic (phone-calls.ts) and features (phone-features.ts), redial, DND, the call history view and the menus, and the screen of each state.
 import type { KeyEvent } from '../../hal/devices.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { CallListName } from './call-history.js';
 import { BACKSPACE } from './dial-plan.js';
 import { actionOf, type KeyContext, type PhoneAction } from './keymap.js';
 import type { PhoneCall } from './phone-call.js';
-import { PhoneCalls } from './phone-calls.js';
+import { PhoneFeatures } from './phone-features.js';
+import { PhoneMenus, type MenuHost } from './phone-menus.js';
 import { phoneScreen } from './phone-screen.js';
 import { PhoneState } from './phone-state.js';
 
@@ -13,17 +15,30 @@ export type { PhoneOptions } from './phone-core.js';
 /** Keys that go into a number. */
 const DIAL_KEYS = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#']);
 const HISTORY_LISTS: readonly CallListName[] = ['missed', 'received', 'dialed'];
+/** The lists and menus go back to the idle screen after this long without a key. */
+const MENU_IDLE_MS = 60_000;
 
 /**
  * The phone: the state machine of phone-state.ts driven by the hook, the keypad and the calls'
  * events, with the screens of phone-screen.ts. Keys follow keymap.ts.
  */
-export class Phone extends PhoneCalls {
+export class Phone extends PhoneFeatures {
   private historyView = { list: 'missed' as CallListName, index: 0 };
+  /** The history was opened from the menu: Back returns there. */
+  private historyFromMenu = false;
+  private readonly menus = new PhoneMenus(this.menuHost());
+  private menuIdleTimer: TimerHandle | undefined;
+  /** The state a key was pressed in, for its long press. */
+  private pressedIn = PhoneState.Idle;
 
   override start(): Promise<void> {
-    if (this.o.calls) this.unsubscribe.push(this.o.calls.on('incoming', (c) => this.onIncoming(c)));
+    if (this.o.calls) this.unsubscribe.push(this.o.calls.on('incoming', (c) => void this.onIncoming(c)));
     return super.start();
+  }
+
+  override async stop(): Promise<void> {
+    this.o.clock.clearTimeout(this.menuIdleTimer);
+    await super.stop();
   }
 
   /** The number being typed: on hook (PreDial) or off hook (Dialing, Transfer). */
@@ -48,8 +63,20 @@ export class Phone extends PhoneCalls {
     this.summary = undefined;
     switch (this.state) {
       case PhoneState.Idle:
-        this.startDialing(false);
+        this.goOffHook(false);
         return;
+      case PhoneState.Menu: {
+        // The phonebook entry shown is called; elsewhere in the menus lifting is just off hook.
+        const number = this.menus.number;
+        this.menus.close();
+        if (number === undefined) {
+          this.goOffHook(false);
+        } else {
+          this.useAudioPath(false);
+          this.placeCall(number);
+        }
+        return;
+      }
       case PhoneState.PreDial:
         if (!this.o.calls) {
           // No line to call on: the typed number carries over into off-hook dialing.
@@ -80,9 +107,28 @@ export class Phone extends PhoneCalls {
   protected onKey(e: KeyEvent): void {
     if (e.type === 'up') return;
     this.summary = undefined;
-    if (e.type === 'long') this.longPress(e.key);
-    else this.press(e.key);
+    if (e.type === 'long') {
+      this.longPress(e.key);
+    } else {
+      this.pressedIn = this.state;
+      this.press(e.key);
+    }
+    this.armMenuIdle();
     void this.render();
+  }
+
+  /** In the lists and menus, a minute without a key goes back to the idle screen. */
+  private armMenuIdle(): void {
+    this.o.clock.clearTimeout(this.menuIdleTimer);
+    this.menuIdleTimer = undefined;
+    if (this.state !== PhoneState.Menu && this.state !== PhoneState.History) return;
+    this.menuIdleTimer = this.o.clock.setTimeout(() => {
+      this.menuIdleTimer = undefined;
+      if (this.state !== PhoneState.Menu && this.state !== PhoneState.History) return;
+      this.menus.close();
+      this.go(PhoneState.Idle);
+      void this.render();
+    }, MENU_IDLE_MS);
   }
 
   private press(key: string): void {
@@ -111,6 +157,9 @@ export class Phone extends PhoneCalls {
         return;
       case PhoneState.Transfer:
         this.collector?.key(key);
+        return;
+      case PhoneState.Menu:
+        this.menus.type(key);
         return;
       case PhoneState.Connected:
         if (this.focus?.connected && !this.focus.held) this.focus.session.sendDtmf(key);
@@ -142,8 +191,14 @@ export class Phone extends PhoneCalls {
         return;
       }
     }
+    // The press already moved the phone on (Back out of a menu, a call rejected): the hold means nothing here.
+    if (this.state !== this.pressedIn) return;
     const action = actionOf(this.keyContext(), key, 'long');
     if (!action) return;
+    if (this.state === PhoneState.Menu && action === 'backspace') {
+      this.menus.longStar();
+      return;
+    }
     if (action === 'backspace' && key === '*') this.act('backspace'); // the '*' the press typed, then one more
     this.act(action);
   }
@@ -169,6 +224,8 @@ export class Phone extends PhoneCalls {
         return 'ended';
       case PhoneState.History:
         return 'history';
+      case PhoneState.Menu:
+        return this.menus.page?.kind === 'entry' ? 'menu-entry' : 'menu';
     }
   }
 
@@ -192,12 +249,28 @@ export class Phone extends PhoneCalls {
         this.showNotice(this.dnd ? 'DND on' : 'DND off');
         return;
       case 'history':
-        this.historyView = { list: 'missed', index: 0 };
-        this.go(PhoneState.History);
-        this.o.history?.markMissedViewed();
+        this.openHistory(false);
         return;
+      case 'menu':
+        this.menus.open();
+        this.go(PhoneState.Menu);
+        return;
+      case 'menu-up':
+      case 'menu-down':
+      case 'menu-ok':
+      case 'menu-back':
+        this.menus.move(action === 'menu-up' ? 'up' : action === 'menu-down' ? 'down' : action === 'menu-ok' ? 'ok' : 'back');
+        return;
+      case 'delete-entry': {
+        const list = this.historyView.list;
+        if (this.o.history?.remove(list, this.historyView.index)) {
+          this.historyView.index = Math.max(0, Math.min(this.historyView.index, this.o.history.list(list).length - 1));
+          this.showNotice('Deleted');
+        }
+        return;
+      }
       case 'speaker':
-        this.startDialing(true);
+        this.goOffHook(true);
         return;
       case 'send':
         if (this.state === PhoneState.PreDial) {
@@ -208,7 +281,9 @@ export class Phone extends PhoneCalls {
         }
         return;
       case 'backspace':
-        if (this.state === PhoneState.PreDial) {
+        if (this.state === PhoneState.Menu) {
+          this.menus.move('backspace');
+        } else if (this.state === PhoneState.PreDial) {
           this.digits = this.digits.slice(0, -1);
           if (this.digits === '') this.go(PhoneState.Idle);
         } else {
@@ -227,7 +302,8 @@ export class Phone extends PhoneCalls {
         this.reject();
         return;
       case 'end':
-        this.endKey();
+        if (this.state === PhoneState.History && this.historyFromMenu) this.go(PhoneState.Menu);
+        else this.endKey();
         return;
       case 'hold':
         this.toggleHold();
@@ -280,6 +356,38 @@ export class Phone extends PhoneCalls {
     }
   }
 
+  private openHistory(fromMenu: boolean): void {
+    this.historyView = { list: 'missed', index: 0 };
+    this.historyFromMenu = fromMenu;
+    this.go(PhoneState.History);
+    this.o.history?.markMissedViewed();
+  }
+
+  /** What the menus may do to the phone. */
+  private menuHost(): MenuHost {
+    return {
+      settings: this.o.settings,
+      phonebook: this.o.phonebook,
+      ringTones: this.ringTones,
+      noAnswerAfterS: () => this.noAnswerAfterS,
+      forwardTarget: (kind) => this.forwardTarget(kind),
+      dnd: () => this.dnd,
+      setDnd: (on) => this.setDnd(on),
+      volume: (path) => this.volume(path),
+      setVolume: (path, level) => void this.setVolumeLevel(path, level),
+      dial: (number) => {
+        this.menus.close();
+        this.useAudioPath(true);
+        this.placeCall(number);
+      },
+      openHistory: () => this.openHistory(true),
+      exit: () => {
+        if (this.state === PhoneState.Menu) this.go(PhoneState.Idle);
+      },
+      notice: (text) => this.showNotice(text),
+    };
+  }
+
   private lastNumber(): string | undefined {
     return this.lastDialed ?? this.o.history?.list('dialed')[0]?.number;
   }
@@ -311,7 +419,9 @@ export class Phone extends PhoneCalls {
       silenced: this.silenced,
       notice: this.noticeText,
       dnd: this.dnd,
+      forward: this.forwardTarget('always'),
       history: this.historyView,
+      menu: this.menus.page,
     });
   }
 }

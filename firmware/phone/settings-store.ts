@@ -11,14 +11,18 @@ export type VolumePath = 'handset' | 'speaker';
 export type ForwardKind = 'always' | 'busy' | 'noAnswer';
 export const FORWARD_KINDS: readonly ForwardKind[] = ['always', 'busy', 'noAnswer'];
 
+/** A forwarding target set in the menu; false: switched off there (the provisioned target no longer applies). */
+export type ForwardSetting = string | false;
+
+/** What the menu set; a field left undefined falls back to the config's features.forward. */
 export interface CallForwardSettings {
   /** Forward every call here (the phone does not ring). */
-  always?: string | undefined;
+  always?: ForwardSetting | undefined;
   /** Forward here when already in a call. */
-  busy?: string | undefined;
+  busy?: ForwardSetting | undefined;
   /** Forward here after ringing noAnswerAfterS unanswered. */
-  noAnswer?: string | undefined;
-  noAnswerAfterS: number;
+  noAnswer?: ForwardSetting | undefined;
+  noAnswerAfterS?: number | undefined;
 }
 
 export interface PhoneSettings {
@@ -31,7 +35,7 @@ export interface PhoneSettings {
 }
 
 export function defaultSettings(): PhoneSettings {
-  return { volume: { handset: 5, speaker: 5 }, ringTone: 'default', dnd: false, callForward: { noAnswerAfterS: 20 } };
+  return { volume: { handset: 5, speaker: 5 }, ringTone: 'default', dnd: false, callForward: {} };
 }
 
 /** A number typed on the keypad, a '+' number, or a SIP URI. */
@@ -53,9 +57,11 @@ export function validateSettings(data: unknown): PhoneSettings {
   const o = checkObject(data, 'settings');
   const volume = checkOptional(o.volume, (v) => checkObject(v, 'volume')) ?? {};
   const forward = checkOptional(o.callForward, (v) => checkObject(v, 'callForward')) ?? {};
-  const callForward: CallForwardSettings = { noAnswerAfterS: checkOptional(forward.noAnswerAfterS, (v) => checkNoAnswerAfter(v, 'callForward.noAnswerAfterS')) ?? d.callForward.noAnswerAfterS };
+  const callForward: CallForwardSettings = {};
+  const noAnswerAfterS = checkOptional(forward.noAnswerAfterS, (v) => checkNoAnswerAfter(v, 'callForward.noAnswerAfterS'));
+  if (noAnswerAfterS !== undefined) callForward.noAnswerAfterS = noAnswerAfterS;
   for (const kind of FORWARD_KINDS) {
-    const target = checkOptional(forward[kind], (v) => checkTarget(v, `callForward.${kind}`));
+    const target = checkOptional(forward[kind], (v) => (v === false ? false : checkTarget(v, `callForward.${kind}`)));
     if (target !== undefined) callForward[kind] = target;
   }
   return {
@@ -147,10 +153,11 @@ export class SettingsStore {
     return this.settings.dnd;
   }
 
-  /** Sets or (with undefined) clears one forwarding target. */
-  setForward(kind: ForwardKind, target: string | undefined): void {
-    const checked = target === undefined ? undefined : checkTarget(target, `callForward.${kind}`);
-    const callForward: CallForwardSettings = { noAnswerAfterS: this.settings.callForward.noAnswerAfterS };
+  /** Sets one forwarding target, switches it off (false), or (undefined) clears it: the config's target applies again. */
+  setForward(kind: ForwardKind, target: ForwardSetting | undefined): void {
+    const checked = target === undefined || target === false ? target : checkTarget(target, `callForward.${kind}`);
+    const callForward: CallForwardSettings = {};
+    if (this.settings.callForward.noAnswerAfterS !== undefined) callForward.noAnswerAfterS = this.settings.callForward.noAnswerAfterS;
     for (const k of FORWARD_KINDS) {
       const value = k === kind ? checked : this.settings.callForward[k];
       if (value !== undefined) callForward[k] = value;

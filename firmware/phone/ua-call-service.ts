@@ -1,7 +1,6 @@
 // The CallService over the SIP user agent: a thin adapter from UserAgent sessions, registration and MWI to what the phone uses.
 import type { RtpStreamStats } from '../media/media-engine.js';
-import type { MwiSummary } from '../sip/ua/mwi.js';
-import type { IncomingSession, Session, SessionState, UserAgent } from '../sip/ua/index.js';
+import type { IncomingSession, MwiSummary, Session, SessionState, UserAgent } from '../sip/ua/index.js';
 import { Emitter, type Unsubscribe } from '../util/emitter.js';
 import {
   CallServiceError,
@@ -15,11 +14,6 @@ import {
   type VoicemailSummary,
 } from './call-service.js';
 
-/** Where voicemail summaries come from: an MwiClient (firmware/sip/ua/mwi.ts) of the first account. */
-export interface VoicemailSource {
-  on(event: 'summary', listener: (summary: MwiSummary) => void): Unsubscribe;
-}
-
 export interface UaCallServiceOptions {
   ua: UserAgent;
   /**
@@ -28,8 +22,6 @@ export interface UaCallServiceOptions {
    * `(s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream?.getStats() : undefined)`.
    */
   statsOf?: ((session: Session) => RtpStreamStats | undefined) | undefined;
-  /** MWI of the first account, when the composition root runs an MwiClient. */
-  voicemail?: VoicemailSource | undefined;
   /** What callers get while do-not-disturb is on. Default 480 (the PBX may try voicemail). */
   dndStatus?: 480 | 486 | undefined;
 }
@@ -115,6 +107,16 @@ class UaIncomingCall extends UaCallSession implements IncomingCall {
   reject(status?: 480 | 486 | 603): void {
     this.incoming.reject(status);
   }
+  redirect(target: string): boolean {
+    return this.incoming.redirect([target]);
+  }
+  header(name: string): readonly string[] {
+    return this.incoming.request.getAll(name);
+  }
+}
+
+function voicemailOf(s: MwiSummary): VoicemailSummary {
+  return { waiting: s.waiting, newMessages: s.newVoice, oldMessages: s.oldVoice };
 }
 
 /** The user agent as the phone's CallService. */
@@ -126,14 +128,23 @@ export class UaCallService implements CallService {
   constructor(private readonly o: UaCallServiceOptions) {
     this.unsubscribe.push(o.ua.on('incoming', (s) => this.events.emit('incoming', new UaIncomingCall(s, o.statsOf))));
     this.unsubscribe.push(o.ua.on('registration', () => this.events.emit('registration')));
-    if (o.voicemail) {
-      this.unsubscribe.push(
-        o.voicemail.on('summary', (s) => {
-          this.summary = { waiting: s.waiting, newMessages: s.newVoice, oldMessages: s.oldVoice };
-          this.events.emit('voicemail', this.summary);
-        }),
-      );
-    }
+    // Message waiting of the first account (the line the idle screen shows): the UA's subscription
+    // or the registrar's unsolicited NOTIFYs, per the account's mwi mode. A summary that came before
+    // this service existed is taken at once.
+    const first = this.firstAccountId();
+    const known = first !== undefined ? o.ua.mwiSummary(first) : undefined;
+    if (known) this.summary = voicemailOf(known);
+    this.unsubscribe.push(
+      o.ua.on('mwi', (s) => {
+        if (s.accountId !== this.firstAccountId()) return;
+        this.summary = voicemailOf(s);
+        this.events.emit('voicemail', this.summary);
+      }),
+    );
+  }
+
+  private firstAccountId(): string | undefined {
+    return this.o.ua.snapshot().accounts[0]?.accountId;
   }
 
   on<K extends keyof CallServiceEvents>(event: K, listener: (...args: CallServiceEvents[K]) => void): Unsubscribe {

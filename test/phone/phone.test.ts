@@ -88,7 +88,7 @@ describe('the idle screen on the emulated board', () => {
     expect(rows[7]).toBe('Redl DND  Hist Spkr');
   });
 
-  it('history (C): the missed list newest first, the unseen count cleared; # dials the entry; 4x3 long * toggles DND', async () => {
+  it('history (C): the missed list newest first, the unseen count cleared; # dials the entry', async () => {
     const calls = new FakeCallService();
     const b = await phoneBoard({ calls });
     b.history.add({ direction: 'incoming', number: '1002', startedAt: WALL - 3_600_000, outcome: 'missed' });
@@ -103,13 +103,13 @@ describe('the idle screen on the emulated board', () => {
     expect(calls.last.remote.number).toBe('1002');
   });
 
-  it('4x3: a long * on the idle screen toggles DND', async () => {
+  it('4x3: a long * on the idle screen opens the menu (DND is in its settings)', async () => {
     const calls = new FakeCallService();
     const b = await phoneBoard({ calls, layout: '4x3', longPressMs: 50 });
     expect(b.lcd()[3]).toBe('');
     await b.keys('*');
-    expect(b.phone.currentState).toBe(PhoneState.Idle);
-    expect(b.settings.settings.dnd).toBe(true);
+    expect(b.phone.currentState).toBe(PhoneState.Menu);
+    expect(b.lcd()[0]).toBe('Menu             1/3');
   });
 });
 

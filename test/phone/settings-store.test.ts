@@ -29,7 +29,7 @@ describe('SettingsStore', () => {
   it('starts from the defaults', async () => {
     const { s } = settings();
     expect(await s.load()).toEqual({ status: 'missing' });
-    expect(s.settings).toEqual({ volume: { handset: 5, speaker: 5 }, ringTone: 'default', dnd: false, callForward: { noAnswerAfterS: 20 } });
+    expect(s.settings).toEqual({ volume: { handset: 5, speaker: 5 }, ringTone: 'default', dnd: false, callForward: {} });
   });
 
   it('sets and clamps volumes', async () => {
@@ -78,12 +78,14 @@ describe('SettingsStore', () => {
     a.s.setVolume('speaker', 9);
     a.s.setDnd(true);
     a.s.setForward('noAnswer', '1009');
+    // false: switched off in the menu (the config's target no longer applies).
+    a.s.setForward('busy', false);
     await a.clock.advance(1000);
     await a.s.flush();
     expect(JSON.parse(readFileSync(a.file, 'utf8'))).toMatchObject({ kind: 'offhook-settings', version: 1 });
     const b = settings();
     expect(await b.s.load()).toEqual({ status: 'loaded' });
-    expect(b.s.settings).toEqual({ volume: { handset: 5, speaker: 9 }, ringTone: 'default', dnd: true, callForward: { noAnswer: '1009', noAnswerAfterS: 20 } });
+    expect(b.s.settings).toEqual({ volume: { handset: 5, speaker: 9 }, ringTone: 'default', dnd: true, callForward: { noAnswer: '1009', busy: false } });
     expect(b.changes).toEqual([b.s.settings]);
   });
 

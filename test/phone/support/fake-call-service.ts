@@ -26,6 +26,10 @@ export class FakeCall implements CallSession, Omit<IncomingCall, 'direction'> {
   /** What hold / resume / transfer answer (true: the peer agreed). */
   agree = true;
   statsValue: Partial<RtpStreamStats> | undefined;
+  /** The INVITE's headers (incoming calls), by name. */
+  headers: Record<string, string[]> = {};
+  /** What redirect() answers (false: the 3xx could not be sent). */
+  redirectable = true;
   private readonly events = new Emitter<CallSessionEvents>();
 
   constructor(
@@ -72,6 +76,15 @@ export class FakeCall implements CallSession, Omit<IncomingCall, 'direction'> {
     this.answered();
     return Promise.resolve();
   }
+  redirect(target: string): boolean {
+    this.actions.push(`redirect ${target}`);
+    if (!this.redirectable || this.state !== 'early') return false;
+    this.end(outcome('redirected', 302, 'Moved Temporarily', target));
+    return true;
+  }
+  header(name: string): readonly string[] {
+    return this.headers[name] ?? [];
+  }
   reject(status: 480 | 486 | 603 = 603): void {
     this.actions.push(`reject ${status}`);
     this.end(outcomeOfStatus(status, status === 486 ? 'Busy Here' : 'Decline', 'refused here'));
@@ -109,6 +122,8 @@ export class FakeCallService implements CallService {
   conferenced: string[][] = [];
   lineValue: LineView | undefined = { aor: 'sip:1001@pbx.test', line: { state: 'registered', expiresAtMs: 3_600_000 } };
   voicemailValue: VoicemailSummary | undefined;
+  /** Whether incoming calls can be redirected (false: redirect() answers false). */
+  redirectable = true;
   /** The next call() throws this (a target the UA refuses). */
   refuse: string | undefined;
   private readonly events = new Emitter<CallServiceEvents>();
@@ -138,8 +153,10 @@ export class FakeCallService implements CallService {
 
   // --- test side ---
   /** A call comes in (after the UA's checks: it rings). */
-  ring(number: string, displayName?: string): FakeCall {
+  ring(number: string, displayName?: string, headers: Record<string, string[]> = {}): FakeCall {
     const c = new FakeCall('incoming', { displayName, number });
+    c.headers = headers;
+    c.redirectable = this.redirectable;
     this.incoming.push(c);
     // Built as 'incoming': it is an IncomingCall.
     this.events.emit('incoming', c as IncomingCall & FakeCall);

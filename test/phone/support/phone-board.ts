@@ -55,7 +55,10 @@ export interface PhoneBoard {
 const boards: PhoneBoard[] = [];
 afterEach(async () => {
   for (const b of boards.splice(0)) {
-    await b.phone.stop();
+    // A frame still being drawn (the call timer's tick) needs the virtual clock to finish.
+    const stopping = b.phone.stop();
+    await b.clock.advance(100);
+    await stopping;
     await b.history.close();
     await b.settings.close();
     await b.hw.close();

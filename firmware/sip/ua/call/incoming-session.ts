@@ -1,11 +1,13 @@
 // The callee's side of a call (RFC 3261 §13.3): the offer and session timer checked before ringing, 180 (reliable with 100rel), PRACK, accept() with the handler's answer (or a late offer), reject(), CANCEL, the ACK and Timer H.
 import { Dialog } from '../../dialog/index.js';
-import { type NameAddr, type SipRequest, type SipResponse, createResponse, reasonPhrase } from '../../message/index.js';
+import { type NameAddr, type SipRequest, type SipResponse, type Uri, createResponse, reasonPhrase } from '../../message/index.js';
 import { type AnyServerTransaction, InviteServerState, type InviteServerTransaction, type ReplyOptions } from '../../transaction/index.js';
 import type { Account } from '../account.js';
 import { ReliableProvisionalSender, useReliableProvisionals } from '../reliable-provisional.js';
 import type { SessionBody, SessionDescriptionHandlerFactory } from '../session-description.js';
 import { type CallEnvironment, type RemoteIdentity, bodyFields, bodyOf, capabilityHeaders, reasonValue, warningValue } from './call-environment.js';
+// A cycle (call-manager builds IncomingSessions); targetUri is only called at run time, never while the modules load.
+import { targetUri } from './call-manager.js';
 import { Session } from './session.js';
 import { outcome, outcomeOfStatus } from './session-outcome.js';
 import { SessionState } from './session-state.js';
@@ -36,6 +38,8 @@ export type RejectStatus = 403 | 480 | 486 | 488 | 600 | 603 | 606 | (number & {
  *   answer then comes in the ACK, RFC 3261 §13.2.1). The layer retransmits the 2xx until the ACK;
  *   the ACK confirms the call ('accepted'). No ACK in 64*T1 ('no-ack'): BYE (§13.3.1.4).
  * - reject(status): 603 by default, or 486, 480...; nobody answering in settings.noAnswerTimeoutMs: 480.
+ * - redirect(targets): 302 (or another 3xx) with the targets as Contacts (RFC 3261 §21.3, call
+ *   forwarding answered by the phone); the caller's UA follows them. Ends as 'redirected'.
  * - A CANCEL (RFC 3261 §9.2): 487 to the INVITE; ends as cancelled, or answered-elsewhere when its
  *   Reason says cause=200 (RFC 3326). A BYE in the early dialog: 200, then 487 (§15.1.2).
  * - hangup() before accept(): reject(603); after the 2xx but before the ACK: BYE once the ACK
@@ -163,6 +167,31 @@ export class IncomingSession extends Session {
     const phrase = reason ?? reasonPhrase(status);
     this.replyInvite(status, { reason: phrase });
     this.end(outcomeOfStatus(status, phrase, 'refused here'));
+  }
+
+  /**
+   * Sends the caller elsewhere (RFC 3261 §21.3): a 3xx (302 Moved Temporarily by default) with one
+   * Contact per target, in order of preference (q from 1.0 down, §20.10). A target is a URI, or a
+   * number dialled at the account's domain as call() would. Only before the answer; returns false
+   * (and sends nothing) when it is too late or no target makes a SIP URI.
+   */
+  redirect(targets: readonly (string | Uri)[], status = 302): boolean {
+    if (status < 300 || status > 399) throw new RangeError(`a redirection is a 3xx, not ${status}`);
+    if (this.answering || this.answered || this.tx.state !== InviteServerState.Proceeding || this.state === SessionState.Terminated) return false;
+    const uris = [];
+    for (const t of targets) {
+      try {
+        uris.push(targetUri(t, this.account));
+      } catch (e) {
+        this.log.warn({ target: String(t), err: e instanceof Error ? e.message : String(e) }, 'redirect target skipped');
+      }
+    }
+    if (uris.length === 0) return false;
+    const contacts = uris.map((u, i) => `<${u.toString()}>${uris.length > 1 ? `;q=${(1 - i / uris.length).toFixed(2)}` : ''}`);
+    const phrase = reasonPhrase(status);
+    this.replyInvite(status, { reason: phrase, headers: [['Contact', contacts.join(', ')]] });
+    this.end(outcome('redirected', status, phrase, uris.map((u) => u.toString()).join(', ')));
+    return true;
   }
 
   hangup(): void {

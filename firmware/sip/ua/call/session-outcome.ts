@@ -25,6 +25,7 @@ interface Ending<K extends string> {
  * - media-failed: the media died (SessionDescriptionContext.mediaFailed) or no usable answer came in a 2xx;
  * - session-expired: no session refresh came in time (RFC 4028 §10; we sent BYE);
  * - auth-failed: a 401/407 again after we answered one, or a challenge we may not answer;
+ * - redirected: we answered the INVITE with a 3xx (call forwarding, RFC 3261 §21.3): the caller was sent elsewhere;
  * - redirect-failed: a 3xx with no contact left to try, or too many redirections;
  * - network-error: the transport failed, or no server could be located (RFC 3261 §8.1.3.1: as a 503);
  * - rejected: any other 4xx / 6xx.
@@ -49,6 +50,7 @@ export type SessionOutcome =
   | Ending<'declined'>
   | Ending<'server-error'>
   | Ending<'auth-failed'>
+  | Ending<'redirected'>
   | Ending<'redirect-failed'>
   | Ending<'network-error'>
   | Ending<'rejected'>;
