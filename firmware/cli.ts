@@ -9,6 +9,8 @@ import { runHashPassword } from './emulator/hash-password-command.js';
 import { EmulatorServerError } from './emulator/web-server.js';
 import { runHwtest } from './hwtest.js';
 import { startPhone } from './main.js';
+import { phoneConfigChecks } from './phone-setup.js';
+import { runSelftest } from './selftest.js';
 import { RealClock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
 import { firmwareVersion } from './version.js';
@@ -22,7 +24,8 @@ interface Setup {
 /** Loads config and board; a broken file prints every problem (file:line:column: field: expected) and exits 1. */
 function setup(options: CliOptions): Setup | undefined {
   try {
-    const config = loadConfig(options.config);
+    // The local file over the last good provisioned config; the phone's digit map and phonebook checks give line:column too.
+    const config = loadConfig(options.config, { provisioned: true, checks: phoneConfigChecks });
     const board = loadBoard(options.board ?? config.config.board ?? detectBoard());
     const log = createLogger({ level: options.logLevel ?? config.config.log.level, file: config.config.log.file });
     log.info({ version: firmwareVersion(), config: config.file ?? '(defaults)', board: board.file }, 'offhook starting');
@@ -37,6 +40,7 @@ function setup(options: CliOptions): Setup | undefined {
 }
 
 export async function cli(argv: readonly string[]): Promise<number> {
+  if (argv.length === 1 && argv[0] === 'selftest') return runSelftest({ output: process.stdout });
   const cmd = parseCli(argv);
   switch (cmd.kind) {
     case 'help':
@@ -56,21 +60,25 @@ export async function cli(argv: readonly string[]): Promise<number> {
       return runHwtest({ board: s.board.profile, log: s.log, clock: new RealClock(), seconds: cmd.options.seconds, input: process.stdin, output: process.stdout });
     }
     case 'run': {
-      const s = setup(cmd.options);
-      if (!s) return 1;
-      const o = cmd.options;
-      const front = chooseFrontEnd({ ui: o.ui, httpPort: o.httpPort, httpAddress: o.httpAddress, emulated: s.board.profile.gpio.backend === 'emulated', config: emulatorConfigOf(s.config.config) });
-      if ('error' in front) {
-        process.stderr.write(`offhook: ${front.error}\n`);
-        return 1;
-      }
-      try {
-        const phone = await startPhone({ config: s.config.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout, ...front });
-        return await phone.done;
-      } catch (err) {
-        if (!(err instanceof EmulatorServerError)) throw err;
-        process.stderr.write(`offhook: ${err.message}\n`);
-        return 1;
+      // A new provisioned config ends the phone with 'restart': the config is read again and the phone built anew.
+      for (;;) {
+        const s = setup(cmd.options);
+        if (!s) return 1;
+        const o = cmd.options;
+        const front = chooseFrontEnd({ ui: o.ui, httpPort: o.httpPort, httpAddress: o.httpAddress, emulated: s.board.profile.gpio.backend === 'emulated', config: emulatorConfigOf(s.config.config) });
+        if ('error' in front) {
+          process.stderr.write(`offhook: ${front.error}\n`);
+          return 1;
+        }
+        try {
+          const phone = await startPhone({ config: s.config.config, loaded: s.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout, ...front });
+          const exit = await phone.done;
+          if (exit !== 'restart') return exit;
+        } catch (err) {
+          if (!(err instanceof EmulatorServerError)) throw err;
+          process.stderr.write(`offhook: ${err.message}\n`);
+          return 1;
+        }
       }
     }
   }

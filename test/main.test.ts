@@ -18,7 +18,8 @@ const wall = new Date(2026, 10, 21, 9, 5, 0).getTime();
 async function start(board: BoardProfile = loadBoard('emulator').profile, devDir?: string) {
   const clock = new VirtualClock({ wallEpochMs: wall });
   const starting = startPhone({
-    config: defaultConfig(),
+    // The call history and settings go to a directory of this test, not the user's.
+    config: { ...defaultConfig(), stateDir: mkdtempSync(join(tmpdir(), 'offhook-state-')) },
     board,
     log: silentLogger(),
     clock,
@@ -28,8 +29,13 @@ async function start(board: BoardProfile = loadBoard('emulator').profile, devDir
     signals: false,
     devDir,
   });
-  // The LCD's power-on wait and initialisation run on the virtual clock.
-  await clock.advance(500);
+  // The LCD's power-on wait and initialisation run on the virtual clock, the stores' files on the real one in between.
+  const started = { value: false };
+  void starting.then(() => (started.value = true));
+  for (let i = 0; i < 200 && !started.value; i++) {
+    await clock.advance(50);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   const running = await starting;
   await clock.advance(100);
   return { clock, running, panel: running.hardware.panel };

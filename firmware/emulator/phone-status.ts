@@ -1,5 +1,6 @@
-// The phone's own status for the control API (lines now, calls later), and the source the composition root fills it from.
+// The phone's own status for the control API (lines and calls), and the source the composition root fills it from.
 import { lineName, lineText } from '../line-status.js';
+import type { PhoneCall } from '../phone/phone-call.js';
 import type { AccountStatus } from '../sip/ua/index.js';
 
 /** One SIP account (a line) as the control API reports it. */
@@ -15,10 +16,7 @@ export interface LineReport {
   statusCode?: number;
 }
 
-/**
- * One call as the control API reports it. Declared now so that clients can be written against the
- * shape; the list stays empty until the phone makes calls.
- */
+/** One call as the control API reports it (the phone's active calls, the focused one first). */
 export interface CallReport {
   id: string;
   /** The line (account AOR) the call is on. */
@@ -26,7 +24,7 @@ export interface CallReport {
   direction: 'incoming' | 'outgoing';
   /** A phone-level state: 'dialing', 'ringing', 'early', 'connected', 'held', 'ended'. */
   state: string;
-  /** The remote party's URI, and its display name when it sent one. */
+  /** The remote party: the number as dialed or as the caller presented it; and its name (phonebook, else caller ID). */
   remote: string;
   remoteName?: string;
   /** Clock milliseconds when the call was answered, once it was. */
@@ -60,5 +58,22 @@ export function lineReport(a: Pick<AccountStatus, 'aor' | 'line'>): LineReport {
     report.reason = a.line.reason;
     report.statusCode = a.line.statusCode;
   }
+  return report;
+}
+
+/** What callReport reads of a call (the phone's PhoneCall). */
+export type CallView = Pick<PhoneCall, 'session' | 'direction' | 'number' | 'name' | 'connectedAtMs' | 'outcome' | 'held' | 'alerting' | 'earlyMedia'>;
+
+/** A call of the phone as a call report, on the line (AOR) it is on. */
+export function callReport(call: CallView, line: string): CallReport {
+  let state: string;
+  // A call hung up here stays until its session ends (a CANCEL waits for its 487): it is over for the person.
+  if (call.outcome !== undefined || call.session.state === 'terminating' || call.session.state === 'terminated') state = 'ended';
+  else if (call.connectedAtMs !== undefined) state = call.held ? 'held' : 'connected';
+  else if (call.direction === 'incoming') state = 'ringing';
+  else state = call.earlyMedia ? 'early' : call.alerting ? 'ringing' : 'dialing';
+  const report: CallReport = { id: call.session.id, line, direction: call.direction, state, remote: call.number };
+  if (call.name !== undefined) report.remoteName = call.name;
+  if (call.connectedAtMs !== undefined) report.connectedAtMs = call.connectedAtMs;
   return report;
 }

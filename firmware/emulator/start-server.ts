@@ -4,15 +4,18 @@ import type { UserAgent } from '../sip/ua/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { EmulatorPanel } from './panel.js';
-import { lineReport, type PhoneStatus, type PhoneStatusSource } from './phone-status.js';
+import { callReport, lineReport, type CallView, type PhoneStatus, type PhoneStatusSource } from './phone-status.js';
 import type { EmulatorServerSettings } from './front-end.js';
 import { EmulatorWebServer } from './web-server.js';
 
-/** The phone's lines as the control API reports them, read from the user agent on each call. */
-export function userAgentStatus(o: { ua: () => UserAgent | undefined; problem: () => string | undefined }): PhoneStatusSource {
+/** The phone's lines and calls as the control API reports them, read from the user agent and the phone on each call. */
+export function userAgentStatus(o: { ua: () => UserAgent | undefined; problem: () => string | undefined; calls?: () => readonly CallView[] }): PhoneStatusSource {
   return {
     status(): PhoneStatus {
-      const status: PhoneStatus = { lines: o.ua()?.snapshot().accounts.map(lineReport) ?? [], calls: [] };
+      const lines = o.ua()?.snapshot().accounts.map(lineReport) ?? [];
+      // The phone calls from its first line (UaCallService); the session knows no account of its own here.
+      const line = lines[0]?.aor ?? '';
+      const status: PhoneStatus = { lines, calls: o.calls?.().map((c) => callReport(c, line)) ?? [] };
       const problem = o.problem();
       if (problem !== undefined) status.problem = problem;
       return status;
