@@ -5,8 +5,6 @@ import type { AccountSettings, UserAgentOptions } from './sip/ua/index.js';
 // The line text moved into the phone (it draws it); re-exported for the emulator's status.
 export { lineName, lineText } from './phone/line-text.js';
 
-/** The largest UDP payload over IPv4 (65535 − 8 − 20). */
-const UDP_MAX_PAYLOAD_BYTES = 65_507;
 
 /** The config file's accounts as the user agent takes them. */
 export function accountSettings(config: OffhookConfig): AccountSettings[] {
@@ -41,11 +39,6 @@ export function userAgentOptions(config: OffhookConfig, version: string): UserAg
     tls: { caFile: sip.caFile, insecure: sip.tlsInsecure },
     accounts: accountSettings(config),
     trace: { pcapFile: sip.tracePcap },
-    // Workaround: RFC 3261 §18.1.1 moves a request over 1300 bytes from UDP to TCP, and the transport's
-    // switch is broken (the client transaction keeps the UDP sent-by and drops every response as
-    // foreign: an authenticated INVITE never completes). Until it is fixed the phone keeps such
-    // requests on UDP, as many desk phones do (IP fragments on the LAN), up to a datagram's maximum.
-    network: { udpMaxRequestBytes: UDP_MAX_PAYLOAD_BYTES },
     // CRLF pings on TCP/TLS keep their RFC 5626 default (95 s); 0 turns every keep-alive off.
     keepAlive: keepAliveMs === 0 ? { udpOptionsIntervalMs: 0, streamIntervalMs: 0 } : { udpOptionsIntervalMs: keepAliveMs },
     userAgent: `${sip.userAgent}/${version}`,

@@ -79,6 +79,11 @@ export type TransactionLayerEvents = {
   'no-ack': [InviteServerTransaction];
 };
 
+/** The request went out over TCP instead of UDP (RFC 3261 §18.1.1) and this response came back over it. */
+function movedToTcp(tx: AnyClientTransaction, viaTransport: string, inbound: InboundMessage): boolean {
+  return tx.target.protocol === 'udp' && viaTransport.toUpperCase() === 'TCP' && inbound.source.protocol === 'tcp';
+}
+
 /** The layer's key of a server transaction for a branch with the magic cookie (RFC 3261 §17.2.3). */
 function serverKey(branch: string, sentBy: string, method: string): string {
   return `${branch}\n${sentBy.toLowerCase()}\n${method}`;
@@ -315,8 +320,10 @@ export class TransactionLayer {
       this.events.emit('stray-response', response, inbound);
       return;
     }
-    // RFC 3261 §18.1.2: a response whose sent-by is not the one we wrote is not ours.
-    if (via.sentBy.toLowerCase() !== tx.sentBy) {
+    // RFC 3261 §18.1.2: a response whose sent-by is not the one we wrote is not ours — unless the
+    // transport moved the request from UDP to TCP (§18.1.1: too large for UDP) and rewrote our Via
+    // to its TCP listener; it then checked that sent-by as its own before handing the response up.
+    if (via.sentBy.toLowerCase() !== tx.sentBy && !movedToTcp(tx, via.transport, inbound)) {
       this.log.debug({ branch, sentBy: via.sentBy }, 'response with a foreign sent-by dropped');
       return;
     }

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createResponse } from '../../../firmware/sip/message/build.js';
+import { TransactionLayer } from '../../../firmware/sip/transaction/transaction-layer.js';
+import { RealClock } from '../../../firmware/util/clock.js';
 import { asRequest, closedTcpPort, collect, harness, nextEvent, parseRequest, parseResponse, requestFrom, requestText, sendError, sleep } from './helpers.js';
 
 const h = harness();
@@ -218,6 +220,28 @@ describe('NetworkTransport over UDP', () => {
     const small = nextEvent(b, 'message');
     expect(await a.send(requestFrom(a, 'udp', { branch: 'z9hG4bK-small' }), { protocol: 'udp', address: '127.0.0.1', port: bPort })).toMatchObject({ ok: true, protocol: 'udp' });
     expect((await small).connectionId).toBeUndefined();
+  });
+
+  it('a transaction sent over UDP and moved to TCP gets its responses (RFC 3261 §18.1.1, §18.1.2)', async () => {
+    // UDP and TCP on different ports (ephemeral listeners): the moved Via names another sent-by.
+    const a = await h.transport({ listen: [{ protocol: 'udp', address: '127.0.0.1', port: 0 }, { protocol: 'tcp', address: '127.0.0.1', port: 0 }] });
+    expect(a.localAddress('tcp')!.port).not.toBe(a.localAddress('udp')!.port);
+    const b = await h.udpTcpTransport('127.0.0.1');
+    const layer = new TransactionLayer({ transport: a, clock: new RealClock(), validation: false });
+    try {
+      const big = requestFrom(a, 'udp', { method: 'INVITE', body: 'v=0\r\n' + 'a=x\r\n'.repeat(400), branch: 'z9hG4bK-moved', extra: ['Content-Type: application/sdp'] });
+      const arrived = nextEvent(b, 'message');
+      const final = new Promise<number>((resolve) => {
+        layer.sendInvite(big, { protocol: 'udp', address: '127.0.0.1', port: b.localAddress('udp')!.port }, { onFinal: (r) => resolve(r.status), onTimeout: () => resolve(-1) });
+      });
+      const inbound = await arrived;
+      expect(inbound.message.topVia.transport).toBe('TCP');
+      const res = createResponse(asRequest(inbound.message), { status: 486, toTag: 'b1' });
+      await b.send(res, { ...inbound.source, connectionId: inbound.connectionId });
+      expect(await final).toBe(486);
+    } finally {
+      layer.close();
+    }
   });
 
   it('falls back to UDP when TCP cannot connect and the request fits a datagram', async () => {
