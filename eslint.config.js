@@ -51,7 +51,7 @@ export default tseslint.config(
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'module',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', WebSocket: 'readonly', CSS: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', atob: 'readonly' },
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', WebSocket: 'readonly', CSS: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', atob: 'readonly', fetch: 'readonly' },
     },
   },
   {

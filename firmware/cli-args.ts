@@ -1,16 +1,19 @@
 // Command-line parsing for `offhook`: commands, flags, usage text. Pure, so it is tested without a process.
 import { parseArgs } from 'node:util';
+import { DEMO_MAX_PHONES } from './config/demo-config.js';
 import { UI_MODES, type UiMode } from './emulator/front-end.js';
 import { LOG_LEVELS, type LogLevel } from './util/log.js';
 
 export const USAGE = `Usage:
-  offhook [--config FILE] [--board NAME|FILE] [--log-level LEVEL]
+  offhook [--config FILE] [--board NAME|FILE] [--log-level LEVEL] [--phones N]
           [--ui web|terminal|none] [--no-ui] [--http-port N] [--http-address ADDR]
       Run the phone. On the emulator board it serves a page that draws the phone, and a
       control API, at http://127.0.0.1:8080/ (--ui web, the default). --ui terminal draws
       the LCD in the terminal and reads keys from stdin: 0-9 * #, a-d for the softkeys
       A-D, h lifts / replaces the handset, q quits. --no-ui (--ui none) runs only the
-      control API.
+      control API. On the emulator board without a config file (and not --ui terminal)
+      it runs the built-in demo: phones 100 and 101 side by side, calling each other over
+      SIP on 127.0.0.1 without a server.
   offhook hash-password
       Read a password (twice on a terminal, or one line from stdin) and print its hash
       for emulator.passwordHash in the config.
@@ -26,6 +29,8 @@ Options:
   --board NAME|FILE   Board profile: rpi4, rpi5, zero2w, rpi4-usb-handset, emulator, or a
                       YAML file (default: from the config, else detected from the device tree).
   --log-level LEVEL   One of ${LOG_LEVELS.join(', ')} (overrides the config).
+  --phones N          Emulator board: the built-in demo with N phones (1-${DEMO_MAX_PHONES}), 100, 101, ...
+                      on SIP ports 5160, 5161, ... (default: 2 when there is no config file).
   --seconds N         hwtest: how long to echo keys and the hook (0 skips that step).
   --ui MODE           Emulator front end: web (default), terminal or none.
   --no-ui             The same as --ui none: the control API only (headless).
@@ -44,6 +49,8 @@ export interface CliOptions {
   ui?: UiMode | undefined;
   httpPort?: number | undefined;
   httpAddress?: string | undefined;
+  /** `--phones N`: the emulator's built-in demo with N phones instead of a config file. */
+  phones?: number | undefined;
 }
 
 export type CliCommand =
@@ -70,6 +77,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
         'no-ui': { type: 'boolean' },
         'http-port': { type: 'string' },
         'http-address': { type: 'string' },
+        phones: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -95,7 +103,13 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (positionals[0] === 'hash-password') return { kind: 'hash-password' };
   const web = parseWebFlags(values);
   if (typeof web === 'string') return { kind: 'usage-error', message: web };
-  const options: CliOptions = { config: values.config, board: values.board, logLevel: level as LogLevel | undefined, seconds, ...web };
+  let phones: number | undefined;
+  if (values.phones !== undefined) {
+    phones = Number(values.phones);
+    if (!/^\d+$/.test(values.phones) || phones < 1 || phones > DEMO_MAX_PHONES) return { kind: 'usage-error', message: `--phones must be a number from 1 to ${DEMO_MAX_PHONES}, got "${values.phones}"` };
+    if (values.config !== undefined) return { kind: 'usage-error', message: '--phones runs the built-in demo and cannot be combined with --config (list the phones under `phones:` in the config instead)' };
+  }
+  const options: CliOptions = { config: values.config, board: values.board, logLevel: level as LogLevel | undefined, seconds, ...web, ...(phones !== undefined ? { phones } : {}) };
   return positionals[0] === 'hwtest' ? { kind: 'hwtest', options } : { kind: 'run', options };
 }
 

@@ -3,6 +3,8 @@ import { parseCli, USAGE, type CliOptions } from './cli-args.js';
 import { detectBoard, loadBoard, type LoadedBoard } from './config/board.js';
 import { loadConfig, type LoadedConfig } from './config/config.js';
 import { ConfigError } from './config/config-error.js';
+import { DEMO_CONFIG_NAME, loadDemoConfig } from './config/demo-config.js';
+import { phoneConfigsOf, type PhoneConfig } from './config/phones.js';
 import { emulatorConfigOf } from './config/emulator-schema.js';
 import { chooseFrontEnd } from './emulator/front-end.js';
 import { runHashPassword } from './emulator/hash-password-command.js';
@@ -17,6 +19,8 @@ import { firmwareVersion } from './version.js';
 
 interface Setup {
   config: LoadedConfig;
+  /** The phones to run: the config's `phones`, or the one phone of the config. */
+  phones: PhoneConfig[];
   board: LoadedBoard;
   log: Logger;
 }
@@ -25,11 +29,17 @@ interface Setup {
 function setup(options: CliOptions): Setup | undefined {
   try {
     // The local file over the last good provisioned config; the phone's digit map and phonebook checks give line:column too.
-    const config = loadConfig(options.config, { provisioned: true, checks: phoneConfigChecks });
+    let config = loadConfig(options.config, { provisioned: true, checks: phoneConfigChecks });
     const board = loadBoard(options.board ?? config.config.board ?? detectBoard());
+    // The emulator without a config file (or with --phones N) runs the built-in demo: phones calling each other on 127.0.0.1.
+    // Not by default in the terminal, which draws one phone: there it stays the one phone without an account.
+    const noFile = config.file === undefined && config.provisioned === undefined;
+    const demo = board.profile.gpio.backend === 'emulated' && (options.phones !== undefined || (noFile && options.ui !== 'terminal'));
+    if (demo) config = loadDemoConfig(options.phones ?? 2, phoneConfigChecks);
+    const phones = phoneConfigsOf(config, phoneConfigChecks);
     const log = createLogger({ level: options.logLevel ?? config.config.log.level, file: config.config.log.file });
-    log.info({ version: firmwareVersion(), config: config.file ?? '(defaults)', board: board.file }, 'offhook starting');
-    return { config, board, log };
+    log.info({ version: firmwareVersion(), config: demo ? DEMO_CONFIG_NAME : (config.file ?? '(defaults)'), board: board.file, phones: phones.length }, 'offhook starting');
+    return { config, phones, board, log };
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`offhook: configuration error\n${err.message}\n`);
@@ -71,7 +81,7 @@ export async function cli(argv: readonly string[]): Promise<number> {
           return 1;
         }
         try {
-          const phone = await startPhone({ config: s.config.config, loaded: s.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout, ...front });
+          const phone = await startPhone({ config: s.config.config, phones: s.phones, loaded: s.config, board: s.board.profile, log: s.log, clock: new RealClock(), stdin: process.stdin, stdout: process.stdout, ...front });
           const exit = await phone.done;
           if (exit !== 'restart') return exit;
         } catch (err) {

@@ -90,11 +90,13 @@ function errText(err: unknown): string {
  * config.stateDir, or on the emulator board, while the config leaves the default /var/lib/offhook,
  * the user's own (userStateDir()). A directory that cannot be created or written (a desktop without
  * /var/lib/offhook, a read-only file system) is reported in the log and the phone runs without
- * persistence: the stores live in a fresh temporary directory until the phone stops.
+ * persistence: the stores live in a fresh temporary directory until the phone stops. With `subdir`
+ * (one of several phones sharing the state directory) they go to that subdirectory of it.
  */
-export async function openStores(o: { config: OffhookConfig; board: BoardProfile; clock: Clock; log: Logger; env?: NodeJS.ProcessEnv }): Promise<PhoneStores> {
+export async function openStores(o: { config: OffhookConfig; board: BoardProfile; clock: Clock; log: Logger; env?: NodeJS.ProcessEnv; subdir?: string | undefined }): Promise<PhoneStores> {
   const emulated = o.board.gpio.backend === 'emulated';
-  const wanted = emulated && o.config.stateDir === DEFAULT_STATE_DIR ? userStateDir(o.env) : o.config.stateDir;
+  const base = emulated && o.config.stateDir === DEFAULT_STATE_DIR ? userStateDir(o.env) : o.config.stateDir;
+  const wanted = o.subdir !== undefined ? join(base, o.subdir) : base;
   let dir = wanted;
   let persistent = true;
   try {

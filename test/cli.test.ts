@@ -50,6 +50,32 @@ describe('offhook command line', () => {
     expect(parseCli(['hwtest', '--seconds', '5'])).toMatchObject({ kind: 'hwtest', options: { seconds: 5 } });
     expect(parseCli(['--log-level', 'loud'])).toMatchObject({ kind: 'usage-error' });
     expect(parseCli(['dial'])).toEqual({ kind: 'usage-error', message: 'unknown command "dial"' });
+    expect(parseCli(['--board', 'emulator', '--phones', '3'])).toMatchObject({ kind: 'run', options: { phones: 3 } });
+    expect(parseCli(['--phones', '9'])).toEqual({ kind: 'usage-error', message: '--phones must be a number from 1 to 8, got "9"' });
+    expect(parseCli(['--phones', '2', '--config', '/x.yaml'])).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('cannot be combined with --config') });
+  });
+
+  it('the emulator without a config file runs the demo: phones 100 and 101, each with its line and state directory', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'offhook-cli-demo-'));
+    const child = spawn(process.execPath, [bundle, '--board', 'emulator', '--no-ui', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: state } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const end = Date.now() + 10_000;
+      let url: string | undefined;
+      while (!(url = /(http:\/\/\S+\/)api\/state/.exec(out)?.[1]) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(url, out).toBeDefined();
+      const phones = (await (await fetch(`${url}api/phones`)).json()) as { phones: { ext: string }[] };
+      expect(phones.phones.map((p) => p.ext)).toEqual(['100', '101']);
+      const state101 = (await (await fetch(`${url}api/phones/101/state`)).json()) as { phone: { lines: { aor: string }[] } };
+      expect(state101.phone.lines[0]?.aor).toBe('sip:101@127.0.0.1:5161');
+    } finally {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(existsSync(join(state, 'offhook', '100'))).toBe(true);
+    expect(existsSync(join(state, 'offhook', '101'))).toBe(true);
   });
 
   it('--help prints the usage and exits 0; --version prints the version', async () => {

@@ -3,7 +3,7 @@ import { LOG_LEVELS } from '../util/log.js';
 import { emulatorSection } from './emulator-schema.js';
 import { mediaSchema } from './media-config-schema.js';
 import { dialPlanSchema, dialTarget, featuresSchema, phonebookSchema, tonesSchema } from './phone-config-schema.js';
-import { array, boolean, number, object, oneOf, optional, required, secret, string, withDefault, section, type Infer } from './schema.js';
+import { array, boolean, number, object, oneOf, optional, required, secret, string, withDefault, section, type Infer, type Schema, type SchemaIssue } from './schema.js';
 
 const sipUri = string({ pattern: /^sips?:[^\s]+$/i, patternName: 'a SIP URI like "sip:1003@pbx.example.com"' });
 
@@ -77,6 +77,46 @@ const listen = object({
   certFile: optional(string({ minLength: 1 })),
 });
 
+/**
+ * The fields a phone of `phones` may set for itself; the rest (board, log, provisioning, emulator)
+ * belongs to the process.
+ */
+export const PHONE_FIELDS = ['name', 'accounts', 'sip', 'media', 'tones', 'dialPlan', 'phonebook', 'features', 'display', 'stateDir'] as const;
+
+/** A phone's name: its extension in the emulator's URLs (/api/phones/<name>/) and its state subdirectory. */
+export const PHONE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,32}$/;
+
+/** One entry of `phones`: its name, and the config fields it sets over the file's (checked by firmware/config/phones.ts). */
+export interface PhoneEntry {
+  name: string | undefined;
+  /** Every field but `name`, as written: a config fragment merged over the rest of the file. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * An entry of `phones`. Only its keys are checked here: its values are a fragment of this same
+ * schema, checked once merged over the rest of the file (firmware/config/phones.ts), so that each
+ * phone's errors name their own line.
+ */
+const phoneEntry: Schema<PhoneEntry> = {
+  expected: `a mapping with ${PHONE_FIELDS.join(', ')}`,
+  check(value, path, issues: SchemaIssue[]) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issues.push({ path, message: `expected a mapping with ${PHONE_FIELDS.join(', ')}` });
+      return undefined;
+    }
+    const before = issues.length;
+    const { name, ...fields } = value as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      if (!(PHONE_FIELDS as readonly string[]).includes(key)) issues.push({ path: [...path, key], message: `unknown field "${key}" (a phone of its own may set: ${PHONE_FIELDS.join(', ')})` });
+    }
+    if (name !== undefined && name !== null && (typeof name !== 'string' || !PHONE_NAME_PATTERN.test(name))) {
+      issues.push({ path: [...path, 'name'], message: 'expected 1-32 letters, digits, ".", "_" or "-"' });
+    }
+    return issues.length === before ? { name: typeof name === 'string' ? name : undefined, fields } : undefined;
+  },
+};
+
 export const configSchema = object({
   /** Board profile name (board/<name>.yaml) or file; detected from the device tree when absent. */
   board: optional(string({ minLength: 1 })),
@@ -141,6 +181,14 @@ export const configSchema = object({
   provisioning: section(provisioningSchema),
   /** The emulator's web page and control API (firmware/config/emulator-schema.ts). */
   emulator: emulatorSection,
+  /**
+   * Several phones in one process (the emulator's demo: phones 100 and 101 calling each other on
+   * 127.0.0.1). Each entry is a config of its own, merged over the rest of this file as a local
+   * file is merged over a provisioned one (mappings field by field, lists replaced whole):
+   * `{name: "101", accounts: [...], sip: {listen: [...]}, media: {audio: ...}}`. A phone that sets
+   * no stateDir keeps its state in <stateDir>/<name>. Absent: one phone, this file.
+   */
+  phones: optional(array(phoneEntry, { minItems: 1, maxItems: 8 })),
 });
 
 export type OffhookConfig = Infer<typeof configSchema>;

@@ -1,5 +1,5 @@
 // The phone's own sections of the configuration file: tones, dial plan, phonebook and call features.
-import { array, boolean, either, number, object, oneOf, optional, required, section, string, withDefault, type Infer } from './schema.js';
+import { array, boolean, either, number, object, oneOf, optional, record, required, section, string, withDefault, type Infer } from './schema.js';
 
 /**
  * Tone countries the media engine has tables for (firmware/media/tones.ts TONE_COUNTRIES; the config
@@ -45,6 +45,15 @@ export const dialPlanSchema = object({
   firstDigitTimeoutS: withDefault(number({ min: 1, max: 300, unit: 's' }), 10),
   /** The key that sends what was dialed at once ("#" as on most desk phones), or "none". */
   sendKey: withDefault(oneOf(['#', '*', 'none'] as const), '#'),
+  /**
+   * Numbers called at a SIP URI of their own instead of at the account's domain: phones reached
+   * directly by address, without a PBX (`"101": sip:101@192.168.1.21:5060`). Dialing, calling back
+   * from the history, transfers and forwarding all look here first.
+   */
+  directory: withDefault(
+    record(string({ pattern: /^sips?:[^\s]+$/i, patternName: 'a SIP URI like "sip:101@192.168.1.21"' }), { keyPattern: /^\+?[0-9*#]{1,64}$/, keyName: 'number (digits, * and #)' }),
+    {},
+  ),
 });
 
 const phonebookEntry = object({

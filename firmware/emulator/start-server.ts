@@ -1,4 +1,4 @@
-// Starting the emulator's web server for the composition root: the phone's name in the URLs, its SIP status, the announced URL.
+// Starting the emulator's web server for the composition root: the phones' names in the URLs, their SIP status, the announced URL.
 import { lineName } from '../line-status.js';
 import type { UserAgent } from '../sip/ua/index.js';
 import type { Clock } from '../util/clock.js';
@@ -23,23 +23,35 @@ export function userAgentStatus(o: { ua: () => UserAgent | undefined; problem: (
   };
 }
 
+/** A phone the server shows, as the composition root has it. */
+export interface ServedPhone {
+  /** Its name in /api/phones/<name>; undefined: the first account's user part, else "local". */
+  name: string | undefined;
+  firstAor: string | undefined;
+  panel: EmulatorPanel;
+  status: PhoneStatusSource;
+}
+
 export interface StartEmulatorServerOptions {
   settings: EmulatorServerSettings;
-  panel: EmulatorPanel;
-  /** The first account's AOR names the phone in /api/phones/<ext>; "local" without one. */
-  firstAor: string | undefined;
-  status: PhoneStatusSource;
+  /** The phones shown side by side, the first one also under the short /api/<action> paths. */
+  phones: readonly ServedPhone[];
   clock: Clock;
   log: Logger;
   /** Where the URL is announced for a person (stdout). */
   announce?: (line: string) => void;
 }
 
+/** A phone's extension in the URLs: its name, else its first account's user part, else "local"; made URL-safe. */
+export function phoneExt(p: Pick<ServedPhone, 'name' | 'firstAor'>): string {
+  const raw = p.name ?? (p.firstAor ? lineName(p.firstAor) : 'local');
+  return raw.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32) || 'local';
+}
+
 /** Starts the page / control API for the composition root and says where it is. */
 export async function startEmulatorServer(o: StartEmulatorServerOptions): Promise<EmulatorWebServer> {
-  const ext = o.firstAor ? lineName(o.firstAor).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32) || 'local' : 'local';
   const server = await EmulatorWebServer.start({
-    phones: [{ ext, panel: o.panel, status: o.status }],
+    phones: o.phones.map((p) => ({ ext: phoneExt(p), panel: p.panel, status: p.status })),
     clock: o.clock,
     log: o.log,
     port: o.settings.port,
@@ -47,6 +59,7 @@ export async function startEmulatorServer(o: StartEmulatorServerOptions): Promis
     passwordHash: o.settings.passwordHash,
     page: o.settings.page,
   });
-  o.announce?.(o.settings.page ? `offhook: the emulated phone is at ${server.url}\n` : `offhook: control API at ${server.url}api/state\n`);
+  const what = o.phones.length === 1 ? 'the emulated phone is' : `the ${o.phones.length} emulated phones are`;
+  o.announce?.(o.settings.page ? `offhook: ${what} at ${server.url}\n` : `offhook: control API at ${server.url}api/state\n`);
   return server;
 }

@@ -45,11 +45,14 @@ export class EmulatorServerError extends Error {
 /** Messages the page sends over the WebSocket. */
 export type ClientMessage = { type: 'tap'; key: string } | { type: 'keys'; keys: string } | { type: 'hook'; offHook: boolean };
 
-/** Messages the server pushes over the WebSocket: the starting point once, then changes. */
+/**
+ * Messages the server pushes over a phone's WebSocket: the starting point once, then changes. Each
+ * names the phone it is about (`ext`), so that a page showing several phones can route them.
+ */
 export type ServerMessage =
-  | { type: 'hello'; info: PanelInfo; phones: string[]; font: Record<string, number[]>; state: PanelState }
-  | { type: 'change'; changes: PanelChanges }
-  | { type: 'error'; message: string };
+  | { type: 'hello'; ext: string; info: PanelInfo; phones: string[]; font: Record<string, number[]>; state: PanelState }
+  | { type: 'change'; ext: string; changes: PanelChanges }
+  | { type: 'error'; ext: string; message: string };
 
 /** Largest WebSocket message accepted from a page. */
 const MAX_WS_MESSAGE_BYTES = 4096;
@@ -263,14 +266,15 @@ export class EmulatorWebServer {
     const send = (m: ServerMessage): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
     };
-    const sub = phone.watcher.subscribe((changes) => send({ type: 'change', changes }));
-    send({ type: 'hello', info: phone.info, phones: this.handles.map((h) => h.info.ext), font: this.font, state: sub.state });
+    const ext = phone.info.ext;
+    const sub = phone.watcher.subscribe((changes) => send({ type: 'change', ext, changes }));
+    send({ type: 'hello', ext, info: phone.info, phones: this.handles.map((h) => h.info.ext), font: this.font, state: sub.state });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) {
-        send({ type: 'error', message: 'messages are JSON text' });
+        send({ type: 'error', ext, message: 'messages are JSON text' });
         return;
       }
-      const fail = (err: unknown): void => send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+      const fail = (err: unknown): void => send({ type: 'error', ext, message: err instanceof Error ? err.message : String(err) });
       try {
         const m = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8')) as unknown;
         const msg = typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : {};

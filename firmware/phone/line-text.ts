@@ -7,7 +7,7 @@ export function lineName(aor: string): string {
   return m?.[1] ?? aor.replace(/^sips?:/i, '');
 }
 
-/** One LCD row for an account: "Registered 1003", "Registering 1003", "1003: wrong password (401)". */
+/** One LCD row for an account: "Registered 1003", "Registering 1003", "1003: wrong password (401)", "1003 (unregistered)" (register: false). */
 export function lineText(aor: string, line: LineStatus): string {
   const name = lineName(aor);
   switch (line.state) {
@@ -18,6 +18,6 @@ export function lineText(aor: string, line: LineStatus): string {
     case 'failed':
       return `${name}: ${line.reason}`;
     case 'off':
-      return `${name} (no registration)`;
+      return `${name} (unregistered)`;
   }
 }

@@ -24,7 +24,16 @@ export interface UaCallServiceOptions {
   statsOf?: ((session: Session) => RtpStreamStats | undefined) | undefined;
   /** What callers get while do-not-disturb is on. Default 480 (the PBX may try voicemail). */
   dndStatus?: 480 | 486 | undefined;
+  /**
+   * Numbers called at a SIP URI of their own (the config's dialPlan.directory): "101" becomes
+   * sip:101@192.168.1.21 for calls, transfers and redirects; any other target goes as it is (a
+   * number to the account's domain).
+   */
+  directory?: Readonly<Record<string, string>> | undefined;
 }
+
+/** What a dialed target is called at: its directory URI, else itself. */
+type Resolve = (target: string) => string;
 
 const STATES: Readonly<Record<`${SessionState}`, CallSessionState>> = {
   calling: 'calling',
@@ -40,6 +49,7 @@ class UaCallSession implements CallSession {
   constructor(
     protected readonly session: Session,
     private readonly statsOf: UaCallServiceOptions['statsOf'],
+    protected readonly resolve: Resolve,
   ) {}
 
   get id(): string {
@@ -78,7 +88,7 @@ class UaCallSession implements CallSession {
 
   /** Blind transfer; on success the user agent ends the call itself (outcome 'transferred'). */
   async transfer(target: string): Promise<boolean> {
-    return (await this.session.transfer(target)).ok;
+    return (await this.session.transfer(this.resolve(target))).ok;
   }
 
   stats(): RtpStreamStats | undefined {
@@ -98,8 +108,9 @@ class UaIncomingCall extends UaCallSession implements IncomingCall {
   constructor(
     private readonly incoming: IncomingSession,
     statsOf: UaCallServiceOptions['statsOf'],
+    resolve: Resolve,
   ) {
-    super(incoming, statsOf);
+    super(incoming, statsOf, resolve);
   }
   accept(): Promise<void> {
     return this.incoming.accept();
@@ -108,7 +119,7 @@ class UaIncomingCall extends UaCallSession implements IncomingCall {
     this.incoming.reject(status);
   }
   redirect(target: string): boolean {
-    return this.incoming.redirect([target]);
+    return this.incoming.redirect([this.resolve(target)]);
   }
   header(name: string): readonly string[] {
     return this.incoming.request.getAll(name);
@@ -124,9 +135,12 @@ export class UaCallService implements CallService {
   private readonly events = new Emitter<CallServiceEvents>();
   private readonly unsubscribe: Unsubscribe[] = [];
   private summary: VoicemailSummary | undefined;
+  private readonly resolve: Resolve;
 
   constructor(private readonly o: UaCallServiceOptions) {
-    this.unsubscribe.push(o.ua.on('incoming', (s) => this.events.emit('incoming', new UaIncomingCall(s, o.statsOf))));
+    const directory = o.directory ?? {};
+    this.resolve = (target) => (Object.hasOwn(directory, target) ? (directory[target] ?? target) : target);
+    this.unsubscribe.push(o.ua.on('incoming', (s) => this.events.emit('incoming', new UaIncomingCall(s, o.statsOf, this.resolve))));
     this.unsubscribe.push(o.ua.on('registration', () => this.events.emit('registration')));
     // Message waiting of the first account (the line the idle screen shows): the UA's subscription
     // or the registrar's unsolicited NOTIFYs, per the account's mwi mode. A summary that came before
@@ -153,7 +167,7 @@ export class UaCallService implements CallService {
 
   call(target: string): CallSession {
     try {
-      return new UaCallSession(this.o.ua.call(target), this.o.statsOf);
+      return new UaCallSession(this.o.ua.call(this.resolve(target)), this.o.statsOf, this.resolve);
     } catch (e) {
       // UserAgentStateError (not running), CallTargetError (no account, a bad URI): one error for the phone.
       throw new CallServiceError(e instanceof Error ? e.message : String(e), { cause: e });

@@ -79,7 +79,7 @@ describe('config layers', () => {
     const loaded = loadConfig(local, { provisioned: cache });
     expect(loaded.config.log.level).toBe('debug');
     expect(loaded.provisioned).toBeUndefined();
-    expect(loaded.provisionedProblem?.message).toBe(`${cache}:2:16: obsoleteField: unknown field "obsoleteField" (known: board, log, display, accounts, sip, media, tones, dialPlan, phonebook, features, stateDir, provisioning, emulator)`);
+    expect(loaded.provisionedProblem?.message).toBe(`${cache}:2:16: obsoleteField: unknown field "obsoleteField" (known: board, log, display, accounts, sip, media, tones, dialPlan, phonebook, features, stateDir, provisioning, emulator, phones)`);
     // A missing cache is no problem at all.
     expect(loadConfig(local, { provisioned: join(dir, 'none.yaml') }).provisionedProblem).toBeUndefined();
   });

@@ -60,7 +60,7 @@ describe('config defaults', () => {
         },
       },
       tones: { country: 'US', ringTone: 'default' },
-      dialPlan: { digitMap: '', interDigitTimeoutS: 4, firstDigitTimeoutS: 10, sendKey: '#' },
+      dialPlan: { digitMap: '', interDigitTimeoutS: 4, firstDigitTimeoutS: 10, sendKey: '#', directory: {} },
       phonebook: [],
       features: {
         dnd: { mode: 'unavailable-480' },
@@ -129,7 +129,9 @@ describe('config defaults', () => {
       interDigitTimeoutS: 2.5,
       firstDigitTimeoutS: 10,
       sendKey: 'none',
+      directory: {},
     });
+    expect(load('dialPlan:\n  directory: { "101": "sip:101@192.168.1.21:5060" }\n').dialPlan.directory).toEqual({ '101': 'sip:101@192.168.1.21:5060' });
   });
 
   it('reads the phonebook and the features', () => {
@@ -232,6 +234,8 @@ describe('config refusals name the field, the line and the column', () => {
     ['a digit map with a letter', 'dialPlan:\n  digitMap: "[2-9]xx|abc"\n', '2:13: dialPlan.digitMap: expected a digit map of 0-9 * # x T [ ] - . | ( ), got "[2-9]xx|abc"'],
     ['interDigitTimeoutS', 'dialPlan: { interDigitTimeoutS: 0 }\n', '1:33: dialPlan.interDigitTimeoutS: expected a number from 1 to 60 (s), got 0'],
     ['sendKey', 'dialPlan:\n  sendKey: "!"\n', '2:12: dialPlan.sendKey: expected one of "#", "*", "none", got "!"'],
+    ['directory number', 'dialPlan:\n  directory: { bob: "sip:bob@host" }\n', '2:21: dialPlan.directory.bob: "bob" is not a valid number (digits, * and #)'],
+    ['directory URI', 'dialPlan:\n  directory: { "101": "192.168.1.21" }\n', '2:23: dialPlan.directory.101: expected a SIP URI like "sip:101@192.168.1.21", got "192.168.1.21"'],
     // phonebook
     ['a phonebook entry without a number', 'phonebook:\n  - { name: Alice, number: "1002" }\n  - { name: Bob }\n', '3:5: phonebook[1].number: missing required field "number" (a non-empty string)'],
     ['a speed dial out of range', 'phonebook:\n  - { name: Alice, number: "1002", speedDial: 100 }\n', '2:47: phonebook[0].speedDial: expected an integer from 0 to 99, got 100'],

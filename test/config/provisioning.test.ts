@@ -283,7 +283,7 @@ describe('Provisioner', () => {
     const o = await r.provisioner.start();
     if (o.kind !== 'refused') throw new Error(`refused expected, got ${o.kind}`);
     expect(o.error.message.split('\n')).toEqual([
-      `${server.url}/p.yaml:7:12: accounts2: unknown field "accounts2" (known: board, log, display, accounts, sip, media, tones, dialPlan, phonebook, features, stateDir, provisioning, emulator)`,
+      `${server.url}/p.yaml:7:12: accounts2: unknown field "accounts2" (known: board, log, display, accounts, sip, media, tones, dialPlan, phonebook, features, stateDir, provisioning, emulator, phones)`,
       `${server.url}/p.yaml:3:15: accounts[0].password: expected a string (quote a secret made of digits: "0123"), got a number (value not shown)`,
       `${server.url}/p.yaml:6:18: media.codecs[1]: G722 is not available: this build has no G.722 codec (no G.722 library is linked); use opus for wideband audio (one of "opus", "PCMU", "PCMA")`,
     ]);

@@ -49,9 +49,9 @@ afterAll(async () => {
   await running?.stop();
 });
 
-/** The LCD's rows as the page shows them (its text mirror of the canvas). */
+/** The LCD's rows as the page shows them (its text mirror of the canvas); the page's one phone. */
 async function lcd(page: Page): Promise<string> {
-  return (await page.locator('#lcd-text').textContent()) ?? '';
+  return (await page.locator('.unit .lcd-text').textContent()) ?? '';
 }
 
 /**
@@ -61,7 +61,7 @@ async function lcd(page: Page): Promise<string> {
 async function litDots(page: Page, col: number): Promise<number> {
   // A string, evaluated in the page: the test's TypeScript has no DOM types.
   const count = await page.evaluate(`(() => {
-    const ctx = document.getElementById('lcd').getContext('2d');
+    const ctx = document.querySelector('.unit .lcd').getContext('2d');
     let dots = 0;
     for (let y = 0; y < 8; y++) {
       for (let x = 0; x < 5; x++) {
@@ -86,12 +86,14 @@ describe('the emulator page in Chromium', () => {
     await expect.poll(() => lcd(page)).toContain('No account');
     expect(await page.locator('body').getAttribute('data-connected')).toBe('true');
     // The canvas is drawn dot by dot in 5x8 cells: 'N' lights dots in the first cell.
-    expect(await page.locator('#lcd').getAttribute('data-display')).toBe('hd44780');
+    expect(await page.locator('.unit').count()).toBe(1);
+    expect(await page.locator('.unit').getAttribute('data-ext')).toBe('local');
+    expect(await page.locator('.unit .lcd').getAttribute('data-display')).toBe('hd44780');
     expect(await litDots(page, 0)).toBeGreaterThan(10);
     expect(await litDots(page, 2)).toBe(0); // the space of "No account"
     expect(await page.locator('.key').count()).toBe(16);
 
-    await page.click('#handset');
+    await page.click('.unit .handset');
     await expect.poll(() => lcd(page)).toContain('Dial tone');
     // Cell 0 now shows CGRAM glyph 0 (the handset the phone loaded), drawn from the chip's bitmap.
     await expect.poll(() => litDots(page, 0)).toBe(11);

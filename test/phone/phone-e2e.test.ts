@@ -2,34 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { SdpMediaHandler, sdpMediaHandlerFactory } from '../../firmware/call/sdp-media-handler.js';
 import { MockMediaEngine } from '../../firmware/media/mock-media-engine.js';
-import type { CallService, CallServiceEvents, CallSession, LineView, VoicemailSummary } from '../../firmware/phone/call-service.js';
 import { PhoneState } from '../../firmware/phone/phone-state.js';
 import { UaCallService } from '../../firmware/phone/ua-call-service.js';
-import type { Unsubscribe } from '../../firmware/util/emitter.js';
 import { net, phone, settle, type Net } from '../sip/ua/call/call-fixture.js';
 import { phoneBoard, type PhoneBoard } from './support/phone-board.js';
 import { VirtualClock } from '../../firmware/util/clock.js';
 
 const BELL = '\u0002';
 const HOSTS: Readonly<Record<string, string>> = { '1001': '10.0.0.1', '1002': '10.0.0.2' };
-
-/** No PBX on the loopback network: extensions are dialled straight at their phone's address. */
-class DirectDial implements CallService {
-  constructor(private readonly inner: UaCallService) {}
-  call(target: string): CallSession {
-    const host = HOSTS[target];
-    return this.inner.call(host ? `sip:${target}@${host}` : target);
-  }
-  on<K extends keyof CallServiceEvents>(event: K, listener: (...args: CallServiceEvents[K]) => void): Unsubscribe {
-    return this.inner.on(event, listener);
-  }
-  line(): LineView | undefined {
-    return this.inner.line();
-  }
-  voicemail(): VoicemailSummary | undefined {
-    return this.inner.voicemail();
-  }
-}
 
 async function desk(n: Net, ext: string, displayName: string): Promise<{ board: PhoneBoard; media: MockMediaEngine }> {
   const address = HOSTS[ext] ?? '10.0.0.9';
@@ -38,8 +18,10 @@ async function desk(n: Net, ext: string, displayName: string): Promise<{ board: 
     account: { displayName },
     calls: { sessionDescriptionHandlerFactory: sdpMediaHandlerFactory({ engine: media, bindAddress: address }) },
   });
-  const service = new UaCallService({ ua: p.ua, statsOf: (s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream?.getStats() : undefined) });
-  const board = await phoneBoard({ calls: new DirectDial(service), clock: n.clock, media });
+  // No PBX on the loopback network: extensions are dialled straight at their phone's address (dialPlan.directory).
+  const directory = Object.fromEntries(Object.entries(HOSTS).map(([e, host]) => [e, `sip:${e}@${host}`]));
+  const service = new UaCallService({ ua: p.ua, statsOf: (s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream?.getStats() : undefined), directory });
+  const board = await phoneBoard({ calls: service, clock: n.clock, media });
   return { board, media };
 }
 
@@ -59,7 +41,7 @@ describe('two phones on the loopback network', () => {
     const bob = await desk(n, '1002', 'Bob');
     const a = alice.board;
     const b = bob.board;
-    expect(a.lcd()[0]).toBe('1001 (no registratio');
+    expect(a.lcd()[0]).toBe('1001 (unregistered)');
 
     await a.lift();
     await a.keys('1002#');
