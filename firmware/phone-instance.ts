@@ -12,7 +12,7 @@ import { startMedia } from './media-setup.js';
 import { Phone } from './phone/phone.js';
 import { PhoneState } from './phone/phone-state.js';
 import { GLYPH_SLOTS } from './phone/screens.js';
-import { UaCallService } from './phone/ua-call-service.js';
+import { type ConferenceMixer, UaCallService } from './phone/ua-call-service.js';
 import { dialPlanOf, openStores, phonebookOf, ringOf, type PhoneStores } from './phone-setup.js';
 import { UserAgent } from './sip/ua/index.js';
 import { NetworkWatch } from './sip/ua/network-watch.js';
@@ -93,6 +93,7 @@ export async function startPhoneInstance(o: PhoneInstanceOptions): Promise<Phone
     ? new UaCallService({
         ua,
         statsOf: (s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream?.getStats() : undefined),
+        conferenceMixer: media.engine && conferenceMixer(media.engine),
         dndStatus: dndStatus(config),
         directory: config.dialPlan.directory,
       })
@@ -191,5 +192,14 @@ export async function startPhoneInstance(o: PhoneInstanceOptions): Promise<Phone
       })();
       return closing;
     },
+  };
+}
+
+/** The engine's mix-minus mixer over the streams of the SDP media handlers (MediaEngine.joinConference). */
+function conferenceMixer(engine: MediaEngine): ConferenceMixer {
+  return {
+    streamOf: (s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream : undefined),
+    join: (streams) => engine.joinConference(streams),
+    split: () => engine.splitConference(),
   };
 }

@@ -267,10 +267,17 @@ export abstract class PhoneCalls extends PhoneCore {
     this.focus = other;
   }
 
+  /** The conference key: joins the call in focus with the other one, or splits a conference again (the other call goes on hold). */
   protected conference(): void {
     const focus = this.focus;
-    const other = this.calls.find((c) => c !== focus && c.connected);
     const service = this.o.calls;
+    if (focus?.conference) {
+      this.splitConference();
+      const other = this.calls.find((c) => c !== focus && c.connected);
+      if (other && !other.held) this.hold(other);
+      return;
+    }
+    const other = this.calls.find((c) => c !== focus && c.connected);
     if (!focus?.connected || !other || service?.conference === undefined) {
       this.showNotice(other ? 'Conference not available' : 'No call to join');
       return;
@@ -383,7 +390,15 @@ export abstract class PhoneCalls extends PhoneCore {
     this.playTone(tone);
   }
 
+  /** Ends the 3-way mix: the calls are separate again. */
+  protected splitConference(): void {
+    for (const c of this.calls) c.conference = false;
+    this.o.calls?.splitConference?.();
+  }
+
   protected callEnded(call: PhoneCall, o: SessionOutcome): void {
+    // One leg of a conference ended: the other stays, as a plain call.
+    if (call.conference) this.splitConference();
     call.outcome = o;
     call.endedAtMs = this.o.clock.now();
     call.sample();

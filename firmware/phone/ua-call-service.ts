@@ -1,5 +1,5 @@
 // The CallService over the SIP user agent: a thin adapter from UserAgent sessions, registration and MWI to what the phone uses.
-import type { RtpStreamStats } from '../media/media-engine.js';
+import type { RtpStream, RtpStreamStats } from '../media/media-engine.js';
 import type { IncomingSession, MwiSummary, Session, SessionState, UserAgent } from '../sip/ua/index.js';
 import { Emitter, type Unsubscribe } from '../util/emitter.js';
 import {
@@ -30,6 +30,18 @@ export interface UaCallServiceOptions {
    * number to the account's domain).
    */
   directory?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The media engine's 3-way mixer (mix-minus, MediaEngine.joinConference) and the RTP stream of a
+   * session, which only the composition root can reach: without it conference() says false.
+   */
+  conferenceMixer?: ConferenceMixer | undefined;
+}
+
+/** What conference() needs of the media: each session's stream, and the engine's join / split. */
+export interface ConferenceMixer {
+  streamOf(session: Session): RtpStream | undefined;
+  join(streams: readonly RtpStream[]): void;
+  split(): void;
 }
 
 /** What a dialed target is called at: its directory URI, else itself. */
@@ -51,6 +63,11 @@ class UaCallSession implements CallSession {
     private readonly statsOf: UaCallServiceOptions['statsOf'],
     protected readonly resolve: Resolve,
   ) {}
+
+  /** The UA session behind it (for the composition root's media hooks). */
+  get uaSession(): Session {
+    return this.session;
+  }
 
   get id(): string {
     return this.session.callId;
@@ -185,6 +202,28 @@ export class UaCallService implements CallService {
 
   setDoNotDisturb(on: boolean): void {
     this.o.ua.setDoNotDisturb(on ? (this.o.dndStatus ?? 480) : false);
+  }
+
+  /** Joins the calls' streams in the engine's mixer: each leg hears the local user and the other leg. */
+  conference(calls: readonly CallSession[]): boolean {
+    const mixer = this.o.conferenceMixer;
+    if (!mixer || calls.length < 2) return false;
+    const streams: RtpStream[] = [];
+    for (const c of calls) {
+      const stream = c instanceof UaCallSession ? mixer.streamOf(c.uaSession) : undefined;
+      if (!stream) return false;
+      streams.push(stream);
+    }
+    try {
+      mixer.join(streams);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  splitConference(): void {
+    this.o.conferenceMixer?.split();
   }
 
   /** Stops listening to the user agent (it keeps running). */

@@ -170,6 +170,33 @@ describe('keys in a call', () => {
     expect(b.lcd()[0]).toBe('Conference     00:00');
   });
 
+  it('conference pressed again splits it: the other call goes on hold', async () => {
+    const { b, calls, call } = await inCall();
+    const second = calls.ring('1003');
+    await b.wait();
+    await b.keys('A');
+    await b.keys('DDB');
+    expect(calls.conferenced).toHaveLength(1);
+    await b.keys('B');
+    expect(calls.splits).toBe(1);
+    expect(b.lcd()[0]).not.toMatch(/^Conference/);
+    expect(call.actions).toContain('hold');
+    expect(second.actions).not.toContain('hangup');
+  });
+
+  it('a leg of the conference hanging up splits it; the other call goes on', async () => {
+    const { b, calls, call } = await inCall();
+    const second = calls.ring('1003');
+    await b.wait();
+    await b.keys('A');
+    await b.keys('DDB');
+    call.remoteHangup();
+    await b.wait();
+    expect(calls.splits).toBe(1);
+    expect(b.phone.currentState).toBe(PhoneState.Connected);
+    expect(second.actions).not.toContain('hangup');
+  });
+
   it('the quality key (page 2, C) shows MOS, loss and jitter during the call', async () => {
     const { b, call } = await inCall();
     call.statsValue = { mos: 4.1, effectiveLossPercent: 2.25, jitterMs: 7, rttMs: null };

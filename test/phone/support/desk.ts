@@ -1,9 +1,11 @@
 // Desk phones on the loopback network for end-to-end tests: the Phone on its emulated board over a real UserAgent (UaCallService), extensions dialled straight at their phone's address.
 import { SdpMediaHandler, sdpMediaHandlerFactory } from '../../../firmware/call/sdp-media-handler.js';
+import type { RtpStream } from '../../../firmware/media/media-engine.js';
 import { MockMediaEngine } from '../../../firmware/media/mock-media-engine.js';
 import type { CallService, CallServiceEvents, CallSession, LineView, VoicemailSummary } from '../../../firmware/phone/call-service.js';
 import type { PhoneOptions } from '../../../firmware/phone/phone.js';
 import { UaCallService } from '../../../firmware/phone/ua-call-service.js';
+import type { Session } from '../../../firmware/sip/ua/index.js';
 import type { Unsubscribe } from '../../../firmware/util/emitter.js';
 import { phone, settle, type Net, type Phone as UaPhone } from '../../sip/ua/call/call-fixture.js';
 import { phoneBoard, type PhoneBoard } from './phone-board.js';
@@ -27,6 +29,12 @@ class DirectDial implements CallService {
   voicemail(): VoicemailSummary | undefined {
     return this.inner.voicemail();
   }
+  conference(calls: readonly CallSession[]): boolean {
+    return this.inner.conference(calls);
+  }
+  splitConference(): void {
+    this.inner.splitConference();
+  }
 }
 
 export interface Desk {
@@ -41,9 +49,15 @@ export async function desk(n: Net, ext: string, displayName: string, options: Pa
   const media = new MockMediaEngine();
   const ua = await phone(n, address, ext, {
     account: { displayName },
-    calls: { sessionDescriptionHandlerFactory: sdpMediaHandlerFactory({ engine: media, bindAddress: address }) },
+    // Two calls at a time, as main.ts allows with call waiting on: the phone decides about the second.
+    calls: { sessionDescriptionHandlerFactory: sdpMediaHandlerFactory({ engine: media, bindAddress: address }), maxCalls: 2 },
   });
-  const service = new UaCallService({ ua: ua.ua, statsOf: (s) => (s.handler instanceof SdpMediaHandler ? s.handler.stream?.getStats() : undefined) });
+  const streamOf = (s: Session): RtpStream | undefined => (s.handler instanceof SdpMediaHandler ? s.handler.stream : undefined);
+  const service = new UaCallService({
+    ua: ua.ua,
+    statsOf: (s) => streamOf(s)?.getStats(),
+    conferenceMixer: { streamOf, join: (streams) => media.joinConference(streams), split: () => media.splitConference() },
+  });
   const board = await phoneBoard({ calls: new DirectDial(service), clock: n.clock, media, phone: options });
   return { board, media, ua };
 }

@@ -150,6 +150,11 @@ export class FakeCallService implements CallService {
     this.conferenced.push(calls.map((c) => c.id));
     return true;
   }
+  /** How many times the conference was split. */
+  splits = 0;
+  splitConference(): void {
+    this.splits++;
+  }
 
   // --- test side ---
   /** A call comes in (after the UA's checks: it rings). */
