@@ -1,7 +1,7 @@
 // Benchmark: CPU seconds per minute of a two-way call, offhook's media engine against baresip making the same call on the same machine in the same run.
 //
 // Build and run: `make bench` (or `node scripts/build.mjs --bench && node dist/bench/media-cpu.mjs`).
-//   node dist/bench/media-cpu.mjs [--seconds 20] [--rounds 2] [--codecs g711,opus16]
+//   node dist/bench/media-cpu.mjs [--seconds 20] [--rounds 5] [--codecs g711,opus16]
 //
 // The call, the same for both: two ends on 127.0.0.1, each sending a tone read from a WAV in memory
 // (looped) and decoding, jitter-buffering and playing what it receives into a sink that discards it,
@@ -12,17 +12,24 @@
 // offhook: ONE process (a child node started for the run) with TWO engines (`file` backend, realtime
 // clock; capture = the WAV, no playback file), each with its stream; they send straight to each
 // other (no relay, no JavaScript in the media path). Node, V8 and the stats events (1/s per stream)
-// are counted: the whole process.
+// are counted: the whole process. Each engine has one thread for audio and RTP (its media thread
+// reads the sockets each tick, with the kernel's arrival times); the `file` backend has no device
+// clock, so a 10 ms period in which no packet is sent runs on the next period's wake-up (at 20 ms
+// ptime: 50 wake-ups a second per engine instead of 100), as engine/README.md describes.
 // baresip 1.0: TWO processes (aufile source, the aubridge module as the player — it paces itself
 // like a device and discards the audio —, no recording), one calls the other directly (no proxy);
 // their CPU is summed. baresip decodes as packets arrive (its jitter buffer sits before the decoder),
 // so the idle player hides no decoding work; ours decodes on play-out, into a discarding sink. baresip's Opus runs at 48 kHz inside
 // (its codec is registered as opus/48000/2), so its audio is resampled 16 → 48 kHz each way: that is
 // how baresip makes this call, and it is counted.
-// CPU: utime + stime of /proc/<pid>/stat (every thread), sampled once the call is up and again
-// `seconds` later, scaled to a minute. Each figure is the whole call (both ends), and per end.
-// The machine may be busy with other work: offhook and baresip take turns, `rounds` times, and the
-// table gives the median of the rounds (the JSON line every round). Per thread (offhook's from
+// CPU: utime + stime of /proc/<pid>/stat (every thread) and of the process's descendants (none
+// today, for either side), sampled once the call is up and again `seconds` later, scaled to a
+// minute; the kernel counts in ticks of 1/CLK_TCK s (10 ms), so a round is good to about
+// 1 / (CPU s in the window · CLK_TCK): ±4 % at 20 s. Each figure is the whole call (both ends), and
+// per end. The machine may be busy with other work, which makes single rounds noisy: offhook and
+// baresip take turns, `rounds` times (who goes first alternates), each round's ratio compares two
+// measurements minutes apart at most, and the table gives the medians over the rounds and the spread
+// of the per-round ratio (min–max; the JSON line has every round). Per thread (offhook's from
 // /proc/<pid>/task/*/stat), the breakdown shows where offhook's CPU goes.
 // Target (from the issue): offhook no more CPU than baresip.
 import { execFileSync, spawn } from 'node:child_process';
@@ -85,9 +92,25 @@ function statCpuSeconds(stat: string): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
-/** CPU seconds of a process, all its threads. */
+/** CPU seconds of a process (all its threads) and of its live descendants: the process tree. */
 function cpuSeconds(pid: number): number {
-  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  let total = statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter((c) => c !== '');
+    } catch {
+      // the thread ended between the listing and the read
+    }
+    for (const child of children) {
+      try {
+        total += cpuSeconds(Number(child));
+      } catch {
+        // the child ended
+      }
+    }
+  }
+  return total;
 }
 
 /** CPU seconds of each thread of a process, summed by thread name. */
@@ -225,7 +248,7 @@ async function main(): Promise<void> {
     return;
   }
   const seconds = Number(arg('seconds', '20'));
-  const rounds = Number(arg('rounds', '2'));
+  const rounds = Number(arg('rounds', '5'));
   const codecs = arg('codecs', 'g711,opus16').split(',') as CallCodec[];
   const dir = mkdtempSync(join(tmpdir(), 'offhook-bench-cpu-'));
   const perMinute = (m: Measured): number => (m.cpuS * 60) / m.windowS;
@@ -235,8 +258,14 @@ async function main(): Promise<void> {
       if (!(codec in SETUPS)) throw new Error(`unknown codec '${codec}' (g711, opus16)`);
       const row = { codec, offhook: [] as Measured[], baresip: [] as Measured[] };
       for (let r = 0; r < rounds; r++) {
-        row.offhook.push(await measureOffhook(codec, seconds, dir));
-        row.baresip.push(await measureBaresip(codec, seconds));
+        // Who goes first alternates: a load that grows or fades over the run favours neither.
+        if (r % 2 === 0) {
+          row.offhook.push(await measureOffhook(codec, seconds, dir));
+          row.baresip.push(await measureBaresip(codec, seconds));
+        } else {
+          row.baresip.push(await measureBaresip(codec, seconds));
+          row.offhook.push(await measureOffhook(codec, seconds, dir));
+        }
       }
       rows.push(row);
     }
@@ -244,17 +273,21 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`media-cpu: CPU seconds per minute of a two-way call (both ends), ${rounds} rounds of ${seconds} s each, median, scaled; ${CLOCK_TICKS_PER_S} ticks/s`);
-  console.log('codec                 offhook (1 process, 2 engines)   baresip 1.0 (2 processes)   offhook / baresip   rounds (offhook | baresip)');
+  console.log('codec                 offhook (1 process, 2 engines)   baresip 1.0 (2 processes)   offhook / baresip: median of rounds [min-max]   rounds (offhook | baresip)');
   const json: Record<string, unknown> = {};
   for (const r of rows) {
     const os = r.offhook.map(perMinute);
     const bs = r.baresip.map(perMinute);
     const o = median(os);
     const b = median(bs);
+    // The ratio of each round (offhook and baresip measured back to back), its median and spread.
+    const ratios = os.map((x, i) => x / (bs[i] ?? Number.NaN));
+    const ratio = median(ratios);
+    const spread = `[${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}]`;
     console.log(
-      `${SETUPS[r.codec].label.padEnd(20)}  ${o.toFixed(2).padStart(6)} s/min (${(o / 2).toFixed(2)} per end)     ${b.toFixed(2).padStart(6)} s/min (${(b / 2).toFixed(2)} per end)   ${(o / b).toFixed(2).padStart(5)}               ${os.map((x) => x.toFixed(2)).join(' ')} | ${bs.map((x) => x.toFixed(2)).join(' ')}`,
+      `${SETUPS[r.codec].label.padEnd(20)}  ${o.toFixed(2).padStart(6)} s/min (${(o / 2).toFixed(2)} per end)     ${b.toFixed(2).padStart(6)} s/min (${(b / 2).toFixed(2)} per end)   ${ratio.toFixed(2).padStart(5)} ${spread.padEnd(36)}${os.map((x) => x.toFixed(2)).join(' ')} | ${bs.map((x) => x.toFixed(2)).join(' ')}`,
     );
-    json[r.codec] = { offhookCpuSPerMin: o, baresipCpuSPerMin: b, ratio: o / b, offhookRounds: os, baresipRounds: bs };
+    json[r.codec] = { offhookCpuSPerMin: o, baresipCpuSPerMin: b, ratio, ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), ratioOfMedians: o / b, offhookRounds: os, baresipRounds: bs };
   }
   for (const r of rows) {
     // Per thread name over all rounds, scaled to a minute: both engines' media threads are one line.

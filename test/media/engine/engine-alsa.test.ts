@@ -1,7 +1,8 @@
-// The `alsa` backend through the real alsa-lib without sound hardware: PCMs of alsa-lib's own plugins (file over null, plug), defined per engine in alsaConfig.
+// The `alsa` backend through the real alsa-lib without sound hardware: PCMs of alsa-lib's own plugins (file over null, plug) and of the engine's clocked one (offhook_clock), defined per engine in alsaConfig.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlsaAudioBackendOptions, DeviceErrorEvent, DeviceOpenedEvent, DeviceRecoveredEvent } from '../../../firmware/media/media-engine.js';
+import type { AlsaAudioBackendOptions, AudioStats, DeviceErrorEvent, DeviceOpenedEvent, DeviceRecoveredEvent, MediaEngineEvent } from '../../../firmware/media/media-engine.js';
 import { NativeMediaEngine } from '../../../firmware/media/native-media-engine.js';
 import { blockTone, rmsDbfs, samplesOf } from '../support/goertzel.js';
 import { VirtualEngines, type TestEngine } from '../support/virtual-engines.js';
@@ -168,6 +169,74 @@ describe('alsa backend on alsa-lib plugin PCMs', () => {
     const seconds = readFileSync(speakerRaw).length / 2 / 16000 - 0.02;
     expect(seconds).toBeGreaterThan(elapsed / 1000 - 0.15);
     expect(seconds).toBeLessThan(elapsed / 1000 + 0.15);
+  });
+
+  it('xruns for real (offhook_clock: a clocked PCM without hardware): a stalled media thread overruns the microphone and underruns the speaker; both are counted and recovered, and audio goes on', async () => {
+    const micRaw = ve.path('mic.raw');
+    const speakerRaw = ve.path('speaker.raw');
+    writeRawSine(micRaw, { format: 'S16_LE', channels: 1, rateHz: 16000, hz: 1000, ms: 5000, levelDbfs: -12 });
+    // alsa-lib's file plugin (microphone from a raw file, speaker to one) over the engine's clocked
+    // PCM: the device clock is CLOCK_MONOTONIC, and the media thread blocks on it (pacing: device).
+    // 700 ms after the start, the capture read sleeps 150 ms inside alsa-lib (the test knob of
+    // offhook_clock): the microphone's 4-period buffer (40 ms) overflows, the speaker's runs dry.
+    const alsaConfig = `
+      pcm.clock_in { type offhook_clock; stall_after_ms 700; stall_ms 150 }
+      pcm.clock_out { type offhook_clock }
+      pcm.mic { type file; slave.pcm clock_in; file "${ve.path('mic-copy.raw')}"; infile "${micRaw}"; format raw }
+      pcm.speaker { type file; slave.pcm clock_out; file "${speakerRaw}"; format raw }`;
+    const a = new NativeMediaEngine({
+      addon: ve.addon,
+      sampleRateHz: 16000,
+      statsIntervalMs: 0,
+      // 4 periods (40 ms) and SCHED_FIFO when the system grants it: a busy machine must not make
+      // xruns of its own, only the 150 ms stall.
+      audio: { backend: 'alsa', capture: 'mic', playback: 'speaker', format: 'S16_LE', channels: 1, rateHz: 16000, periods: 4, realtimePriority: 10, alsaConfig },
+      audioProcessing: NO_PROCESSING,
+    });
+    const bWav = ve.path('b.wav');
+    const b = new NativeMediaEngine({ addon: ve.addon, sampleRateHz: 16000, statsIntervalMs: 0, audio: { backend: 'file', capture: { toneHz: 440, levelDbfs: -12 }, playbackWavPath: bWav } });
+    const events: MediaEngineEvent[] = [];
+    for (const type of ['deviceOpened', 'deviceError', 'deviceRecovered'] as const) a.on(type, (e) => events.push(e));
+    let statsA: AudioStats | undefined;
+    let sentBefore = 0;
+    let sentAfter = 0;
+    try {
+      const sa = a.createStream({ local: { address: '127.0.0.1' }, codec: { name: 'PCMU' } });
+      const sb = b.createStream({ local: { address: '127.0.0.1' }, codec: { name: 'PCMU' } });
+      sa.update({ remote: { address: '127.0.0.1', port: sb.localRtpPort } });
+      sb.update({ remote: { address: '127.0.0.1', port: sa.localRtpPort } });
+      sa.start();
+      sb.start();
+      await sleep(500);
+      sentBefore = sa.getStats().packetsSent;
+      await sleep(1500);
+      statsA = a.getAudioStats();
+      sentAfter = sa.getStats().packetsSent;
+      await a.drainEvents();
+    } finally {
+      a.close();
+      b.close();
+    }
+    console.log('xruns on offhook_clock', statsA, { sentBefore, sentAfter });
+    expect(events.map((e) => e.type)).toEqual(['deviceOpened']);
+    expect(events[0]).toMatchObject({ capture: { device: 'mic', periodFrames: 160, bufferFrames: 640 }, playback: { device: 'speaker', periodFrames: 160, bufferFrames: 640 } });
+    // Both directions ran out (EPIPE), were counted and recovered (snd_pcm_recover), never a device error.
+    expect(statsA).toMatchObject({ deviceOk: true, deviceErrors: 0, deviceRecoveries: 0 });
+    expect(statsA.captureXruns).toBeGreaterThanOrEqual(1);
+    expect(statsA.playbackXruns).toBeGreaterThanOrEqual(1);
+    // A's packets went on after the stall: 1.5 s from 500 ms on is 75 packets, less the 150 ms lost
+    // (and whatever a loaded machine costs on top).
+    expect(sentAfter - sentBefore).toBeGreaterThan(40);
+    // Audio goes on both ways after the xruns: B hears A's microphone, A's speaker plays B.
+    const heardByB = readWav(bWav);
+    const tone = blockTone(heardByB.samples, heardByB.sampleRateHz, 1000, 1200, 1900);
+    const played = readRawChannel0(speakerRaw, 'S16_LE', 1);
+    const speaker = blockTone(played, 16000, 440, played.length / 16 - 700, played.length / 16 - 100);
+    console.log('after the xruns: B hears', tone, 'A plays', speaker);
+    expect(tone.meanLevelDbfs).toBeGreaterThan(-16);
+    expect(tone.goodFraction).toBeGreaterThanOrEqual(0.7);
+    expect(speaker.meanLevelDbfs).toBeGreaterThan(-16);
+    expect(speaker.goodFraction).toBeGreaterThanOrEqual(0.7);
   });
 
   it('a device that does not exist: a deviceError event (ENOENT), and the engine keeps running on silence', async () => {

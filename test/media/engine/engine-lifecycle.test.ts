@@ -1,4 +1,4 @@
-// The engine's life: real-time clock and network thread, clean shutdown (threads joined, the process exits), typed errors, IPv6.
+// The engine's life: real-time clock (media thread: audio, RTP in and out), clean shutdown (threads joined, the process exits), typed errors, IPv6.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ afterEach(() => {
 });
 
 describe('real-time clock', () => {
-  it('two engines talk over loopback UDP in real time (media and network threads)', async () => {
+  it('two engines talk over loopback UDP in real time (the media thread reads the sockets, kernel arrival times)', async () => {
     const make = (name: string, toneHz: number) =>
       new NativeMediaEngine({
         addon,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/alsa-clock-plugin.h"
 #include "engine/audio-backend.h"
 #include "engine/resampler.h"
 
@@ -293,15 +294,30 @@ class AlsaBackend final : public AudioBackend {
   }
 
  private:
-  int load_config(const std::string& text) noexcept {
+  int load_config(const std::string& text) {
     snd_config_t* top = nullptr;
     int err = snd_config_update_ref(&top);
     if (err < 0) return err;
     err = snd_config_copy(&config_, top);
     snd_config_unref(top);
     if (err < 0) return err;
+    // Our clocked PCM without hardware (alsa-clock-plugin.cc), for the text to use by its type name.
+    const std::string library = clock_plugin_library();
+    if (!library.empty()) {
+      std::string quoted;
+      for (char c : library) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+      }
+      err = load_text(std::string("pcm_type.") + kClockPluginType + " { lib \"" + quoted + "\" }");
+      if (err < 0) return err;
+    }
+    return load_text(text);
+  }
+
+  int load_text(const std::string& text) noexcept {
     snd_input_t* input = nullptr;
-    err = snd_input_buffer_open(&input, text.c_str(), static_cast<ssize_t>(text.size()));
+    int err = snd_input_buffer_open(&input, text.c_str(), static_cast<ssize_t>(text.size()));
     if (err < 0) return err;
     err = snd_config_load(config_, input);
     snd_input_close(input);

@@ -78,6 +78,10 @@ class AudioBackend {
   /// Prepares the device; false with `error` filled in.
   virtual bool open(const AudioBackendOptions& options, AudioError& error) = 0;
   virtual bool paces_itself() const noexcept { return false; }
+  /// No device clock at all (file, null): a period's read() and write() may run up to a period late
+  /// with no audible or measurable difference, so the engine may run two periods on one wake-up
+  /// when the first has nothing time-critical to do (Engine::media_loop_realtime).
+  virtual bool defers_ticks() const noexcept { return false; }
   /// One period of microphone samples. False on a device error (the engine reports it once and
   /// carries on with silence).
   virtual bool read(int16_t* pcm, size_t frames, AudioError& error) noexcept = 0;

@@ -9,6 +9,7 @@ namespace {
 class NullBackend final : public AudioBackend {
  public:
   const char* name() const noexcept override { return "null"; }
+  bool defers_ticks() const noexcept override { return true; }
   bool open(const AudioBackendOptions& /*options*/, AudioError& /*error*/) override { return true; }
   bool read(int16_t* pcm, size_t frames, AudioError& /*error*/) noexcept override {
     for (size_t i = 0; i < frames; ++i) pcm[i] = 0;

@@ -1,10 +1,8 @@
-// The engine core: construction (device, threads), the media tick, the network thread, control calls, shutdown.
+// The engine core: construction (device, media thread), the media tick (audio, RTP in and out), control calls, shutdown.
 #include "engine/engine.h"
 
-#include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +23,9 @@ constexpr uint64_t kNtpUnixOffset = 2208988800ULL;
 /// A tick that starts more than this many periods late makes the clock skip ahead instead of
 /// bursting through the backlog (after a suspend, or a debugger stop).
 constexpr int64_t kMaxLatePeriods = 5;
+/// A tick takes the datagrams that arrived up to this long after its time (its own wake-up latency),
+/// never later ones: run late (deferred, or on a loaded machine), it sees what it would have on time.
+constexpr int64_t kArrivalGraceUs = 1000;
 
 uint64_t ntp_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
@@ -88,17 +89,9 @@ Engine::Engine(const EngineOptions& options, EventSink& events)
                       error.err, "open", error.device);
   }
 
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
-    const int err = errno;
-    AudioError ignored;
-    backend_->close(ignored);
-    throw EngineError("ERR_MEDIA_SYSTEM", std::string("eventfd: ") + std::strerror(err), err, "eventfd");
-  }
   try {
     if (clock_ == ClockMode::kRealtime) {
       media_thread_ = std::thread([this] { media_loop_realtime(); });
-      network_thread_ = std::thread([this] { network_loop(); });
     } else {
       media_thread_ = std::thread([this] { media_loop_virtual(); });
     }
@@ -124,25 +117,44 @@ int64_t Engine::now_us() const noexcept {
 
 void Engine::media_loop_realtime() noexcept {
   pthread_setname_np(pthread_self(), "offhook-media");
-  int64_t next = now_us();
-  std::unique_lock<std::mutex> lock(clock_mutex_);
+  const int64_t origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(origin_.time_since_epoch()).count();
+  int64_t next = now_us();  // the tick to run next (engine time)
+  int64_t wake = next;      // when to run it: later than `next` when it was deferred
   while (!stop_) {
-    if (!backend_->paces_itself()) {
-      clock_cv_.wait_until(lock, origin_ + std::chrono::microseconds(next), [this] { return stop_.load(); });
+    const bool device_clock = backend_->paces_itself();
+    if (!device_clock) {
+      // steady_clock is CLOCK_MONOTONIC: sleep to an absolute time, one system call per wake-up.
+      const int64_t at_ns = origin_ns + wake * 1000;
+      const timespec at = {static_cast<time_t>(at_ns / 1'000'000'000), static_cast<long>(at_ns % 1'000'000'000)};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+      }
       if (stop_) break;
     }
-    lock.unlock();
     const int64_t actual = now_us();
-    if (backend_->paces_itself()) next = actual;
-    if (actual - next > period_us_) {
+    if (device_clock) next = wake = actual;
+    if (actual - wake > period_us_) {
       std::lock_guard<std::mutex> guard(mutex_);
       ++context_.late_ticks;
     }
-    if (actual - next > kMaxLatePeriods * period_us_) next = actual;
-    tick(next);
-    next += period_us_;
-    lock.lock();
+    if (actual - wake > kMaxLatePeriods * period_us_) next = wake = actual;
+    // The deferred tick first (its period's audio and no time-critical work), then the one due now.
+    while (next <= wake) {
+      tick(next);
+      next += period_us_;
+    }
+    wake = next;
+    // On a backend without a device clock (file, null), a period in which no packet is sent runs
+    // together with the next one, under its own time: one wake-up instead of two (Stream::due).
+    if (!device_clock && backend_->defers_ticks() && !tick_due()) wake = next + period_us_;
   }
+}
+
+bool Engine::tick_due() noexcept {
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (const auto& s : streams_) {
+    if (s->due()) return true;
+  }
+  return false;
 }
 
 void Engine::media_loop_virtual() noexcept {
@@ -164,44 +176,22 @@ void Engine::media_loop_virtual() noexcept {
   done_cv_.notify_all();
 }
 
-void Engine::network_loop() noexcept {
-  pthread_setname_np(pthread_self(), "offhook-rtp-rx");
-  std::vector<pollfd> fds;
-  std::vector<std::shared_ptr<Stream>> owners;  // keeps each polled stream (and its fds) alive
-  auto clock = [](const void* self) { return static_cast<const Engine*>(self)->now_us(); };
-  while (!stop_) {
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      fds.clear();
-      owners.clear();
-      fds.push_back({wake_fd_, POLLIN, 0});
-      owners.push_back(nullptr);
-      for (const auto& s : streams_) {
-        fds.push_back({s->rtp_fd(), POLLIN, 0});
-        owners.push_back(s);
-        if (s->rtcp_fd() >= 0) {
-          fds.push_back({s->rtcp_fd(), POLLIN, 0});
-          owners.push_back(s);
-        }
-      }
-    }
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      break;  // only EFAULT / ENOMEM: nothing sensible left to do
-    }
-    if (fds[0].revents != 0) {
-      uint64_t value = 0;
-      const ssize_t n = ::read(wake_fd_, &value, sizeof value);
-      (void)n;  // a wake-up only asks for the fd list to be rebuilt (or to stop)
-      continue;
-    }
-    std::lock_guard<std::mutex> guard(mutex_);
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if ((fds[i].revents & POLLIN) != 0) owners[i]->receive(fds[i].fd, clock, this);
-    }
+void Engine::receive_all(int64_t now) noexcept {
+  ArrivalClock clock;
+  if (clock_ == ClockMode::kVirtual) {
+    clock.now_us = now;  // the virtual clock has no time between ticks
+  } else {
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock.now_us = now_us();
+    clock.realtime_ns = static_cast<int64_t>(wall.tv_sec) * 1'000'000'000 + wall.tv_nsec;
+    clock.cutoff_us = now + kArrivalGraceUs;
   }
-  std::lock_guard<std::mutex> guard(mutex_);
-  owners.clear();  // a closed stream's sockets are closed here, under the lock like everywhere
+  const bool virtual_clock = clock_ == ClockMode::kVirtual;
+  for (const auto& s : streams_) {
+    if (virtual_clock || s->reads_rtp(now)) s->receive(s->rtp_fd(), clock);
+    if (s->rtcp_fd() >= 0 && (virtual_clock || s->reads_rtcp(now))) s->receive(s->rtcp_fd(), clock);
+  }
 }
 
 void Engine::tick(int64_t now) noexcept {
@@ -217,14 +207,8 @@ void Engine::tick(int64_t now) noexcept {
   }
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    if (clock_ == ClockMode::kVirtual) {
-      // Arrival time = this tick's time (the virtual clock has no time between ticks).
-      auto at = [](const void* t) { return *static_cast<const int64_t*>(t); };
-      for (const auto& s : streams_) {
-        s->receive(s->rtp_fd(), at, &now);
-        if (s->rtcp_fd() >= 0) s->receive(s->rtcp_fd(), at, &now);
-      }
-    }
+    // What arrived since the last tick (after the capture read, which may have blocked on the device).
+    receive_all(now);
     context_.capture_xruns = backend_->capture_xruns();
     context_.playback_xruns = backend_->playback_xruns();
     // The echo canceller sees the microphone and what the speaker played in the previous period
@@ -336,13 +320,6 @@ void Engine::device_events(bool ok, int64_t now) noexcept {
   }
 }
 
-void Engine::wake_network() noexcept {
-  if (wake_fd_ < 0) return;
-  const uint64_t one = 1;
-  const ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  (void)n;  // only fails when the counter is about to overflow, and then it is readable anyway
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Control (JS thread)
 
@@ -368,7 +345,6 @@ StreamInfo Engine::create_stream(const StreamConfig& config) {
   legs_.emplace_back(context_.period_frames, 0);
   in_conference_.push_back(false);
   streams_.push_back(stream);
-  wake_network();
   return {stream->id(), stream->local_rtp_port(), stream->local_rtcp_port(), stream->local_ssrc()};
 }
 
@@ -400,7 +376,6 @@ void Engine::close_stream(uint32_t id) {
   in_conference_.resize(streams_.size());
   conference_.erase(std::remove(conference_.begin(), conference_.end(), id), conference_.end());
   if (conference_.size() < 2) conference_.clear();  // one leg left is a plain call
-  wake_network();
 }
 
 void Engine::send_dtmf(uint32_t id, const std::string& digits, int duration_ms, int gap_ms, int volume_dbm0) {
@@ -527,17 +502,13 @@ bool Engine::shutdown(AudioError& error) noexcept {
   }
   clock_cv_.notify_all();
   done_cv_.notify_all();
-  wake_network();
   if (media_thread_.joinable()) media_thread_.join();
-  if (network_thread_.joinable()) network_thread_.join();
   {
     std::lock_guard<std::mutex> guard(mutex_);
     const int64_t now = now_us();
     for (const auto& s : streams_) s->stop(now);  // RTCP BYE (RFC 3550 §6.6)
     streams_.clear();
   }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-  wake_fd_ = -1;
   return backend_ ? backend_->close(error) : true;
 }
 

@@ -1,4 +1,4 @@
-// The media engine core: owns the audio device and the streams, runs the media thread (10 ms ticks) and the network thread.
+// The media engine core: owns the audio device and the streams, runs the media thread (10 ms ticks: audio and RTP).
 #ifndef OFFHOOK_ENGINE_ENGINE_H
 #define OFFHOOK_ENGINE_ENGINE_H
 
@@ -66,17 +66,18 @@ struct StreamInfo {
 };
 
 /// Threads:
-///  - media thread ("offhook-media"): one tick per 10 ms period: capture → echo canceller, noise
-///    suppression, AGC (AudioProcessor) → each stream's encoder → RTP (a conference leg: plus the
-///    other legs); each stream's jitter buffer → decoder → mix with the tone and the ringer →
-///    playback; then RTCP, RTP timeout and statistics timers. In virtual mode it also reads the sockets at the
-///    start of each tick (arrival time = the tick's time), which makes two engines on loopback UDP
-///    deterministic when a test interleaves their advance() calls.
-///  - network thread ("offhook-rtp-rx", realtime only): poll() on every stream socket, arrival times
-///    from the engine clock as packets are read, into the jitter buffers.
+///  - media thread ("offhook-media"): one tick per 10 ms period: capture; then every stream's socket
+///    is read (RTP, RTCP → jitter buffer); echo canceller, noise suppression, AGC (AudioProcessor) →
+///    each stream's encoder → RTP (a conference leg: plus the other legs); each stream's jitter buffer
+///    → decoder → mix with the tone and the ringer → playback; then RTCP, RTP timeout and statistics
+///    timers. Arrival times: realtime, the kernel's receive timestamps (SO_TIMESTAMPNS) on the engine
+///    clock, as exact as a thread woken per packet would see them, without its wake-ups (a packet
+///    that arrives between two ticks cannot play before the next one anyway); virtual, the tick's
+///    time, which makes two engines on loopback UDP deterministic when a test interleaves their
+///    advance() calls.
 ///  - JS thread: control calls; events come back through the EventSink (one thread-safe function).
 /// One mutex (the engine lock) guards the streams and the tone generator; the device's read() and
-/// write() run outside it, so that a blocking ALSA read never holds up the network thread or JS.
+/// write() run outside it, so that a blocking ALSA read never holds up JS.
 class Engine {
  public:
   /// Opens the audio backend and starts the threads; throws EngineError.
@@ -120,14 +121,15 @@ class Engine {
  private:
   void media_loop_realtime() noexcept;
   void media_loop_virtual() noexcept;
-  void network_loop() noexcept;
+  void receive_all(int64_t now_us) noexcept;
+  /// Whether the next tick sends a packet on some stream (the one thing that cannot run late).
+  bool tick_due() noexcept;
   void tick(int64_t now_us) noexcept;
   void device_error(const AudioError& error, bool capture, int64_t now_us) noexcept;
   void device_events(bool ok, int64_t now_us) noexcept;
   void mix_streams(int64_t now_us) noexcept;
   void post_event(std::unique_ptr<Event> event, int64_t now_us) noexcept;
   std::shared_ptr<Stream> find(uint32_t id) const;
-  void wake_network() noexcept;
   void check_open() const;
 
   const ClockMode clock_;
@@ -177,9 +179,7 @@ class Engine {
   int64_t next_tick_us_ = 0;  // virtual: time of the next tick
   std::atomic<int64_t> virtual_now_{0};
   bool shut_down_ = false;
-  int wake_fd_ = -1;
   std::thread media_thread_;
-  std::thread network_thread_;
 };
 
 }  // namespace offhook::engine

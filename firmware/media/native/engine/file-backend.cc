@@ -30,6 +30,7 @@ constexpr double kTwoPi = 6.283185307179586;
 class FileBackend final : public AudioBackend {
  public:
   const char* name() const noexcept override { return "file"; }
+  bool defers_ticks() const noexcept override { return true; }
 
   bool open(const AudioBackendOptions& options, AudioError& error) override {
     rate_ = options.sample_rate_hz;

@@ -10,6 +10,7 @@
 #include "engine/engine-error.h"
 #include "engine/rtcp.h"
 #include "engine/rtp.h"
+#include "jitter/time-stretch.h"
 
 namespace offhook::engine {
 namespace {
@@ -26,6 +27,21 @@ constexpr int kMaxDatagramsPerRead = 256;
 constexpr double kDeviceDelayMs = 20;
 /// The part of the RTCP bandwidth in the session bandwidth (RFC 3550 §6.2: 5 %).
 constexpr double kRtcpShare = 0.05;
+/// Oldest arrival a kernel timestamp may give a datagram read now (beyond: a wall-clock step).
+constexpr int64_t kMaxArrivalAgeUs = 2'000'000;
+/// Play-out alignment (Stream::render): the buffer's delay must have exceeded its target by a period
+/// for this long before the rest of a frame is skipped (longer than a buffer that shrinks by itself,
+/// dropping frames or time-stretching, takes to do so), and skips are at least this far apart ...
+constexpr int64_t kRealignHoldUs = 3'000'000;
+constexpr int64_t kRealignGapUs = 3'000'000;
+/// ... preferably where the skipped samples are quiet (below −30 dBFS), or anyway after this long.
+constexpr int kQuietPeak = 1024;
+constexpr int64_t kRealignForceUs = 5'000'000;
+/// Packets of history before the buffer's target is trusted (its warm-up is 50).
+constexpr uint64_t kRealignMinPackets = 50;
+/// How often a realtime tick reads the RTCP socket (reports come every few seconds; their arrival
+/// time is the kernel's).
+constexpr int64_t kRtcpReadUs = 100'000;
 
 [[noreturn]] void config_error(const std::string& message) { throw EngineError("ERR_MEDIA_CONFIG", message); }
 
@@ -101,6 +117,8 @@ Stream::Stream(uint32_t id, const StreamConfig& config, EngineContext& context) 
   }
   configure_media(config_.media);
   tx_packet_.reserve(rtp::kHeaderBytes + 1500 + srtp::kMaxTrailerBytes);
+  held_rtp_.data.resize(2048);
+  held_rtcp_.data.resize(2048);
 }
 
 Stream::~Stream() = default;
@@ -156,6 +174,10 @@ void Stream::configure_media(const StreamMedia& media) {
     jc.min_delay_ms = media.jitter.min_delay_ms;
     jc.max_delay_ms = media.jitter.max_delay_ms;
     jc.initial_delay_ms = media.jitter.initial_delay_ms;
+    // Whole-frame play-out for now: with time-stretching on, a clean real-time call spent ~40 % of the
+    // process CPU in jitter::time_stretch and concealed ~1.1 s per 6 s (see the engine README). The
+    // stretch path in pull_frame stays, used when this is true.
+    jc.time_stretch = false;
     std::unique_ptr<jitter::JitterBuffer> jitter;
     try {
       jitter = std::make_unique<jitter::JitterBuffer>(jc);
@@ -176,6 +198,8 @@ void Stream::configure_media(const StreamMedia& media) {
     tx_pending_.clear();
     tx_pending_.reserve(frame_samples_ * 2 + ctx_.period_frames * 2);
     playout_.clear();
+    playing_ = false;
+    surplus_since_us_ = -1;
     decode_buffer_.assign(static_cast<size_t>(params.sample_rate_hz / 1000 * kMaxDecodeMs), 0);
     resampled_.reserve(static_cast<size_t>(ctx_.sample_rate_hz / 1000 * kMaxDecodeMs) + 64);
     comfort_noise_active_ = false;
@@ -230,6 +254,8 @@ void Stream::stop(int64_t now_us) noexcept {
   jitter_->reset();
   decoder_->reset();
   comfort_noise_active_ = false;
+  playing_ = false;
+  surplus_since_us_ = -1;
 }
 
 void Stream::send_dtmf(const std::string& digits, int duration_ms, int gap_ms, int volume_dbm0) {
@@ -339,28 +365,64 @@ void Stream::send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t
 // ---------------------------------------------------------------------------------------------------
 // Receive path
 
-void Stream::receive(int fd, int64_t (*clock)(const void*), const void* clock_arg) noexcept {
+int64_t ArrivalClock::arrival_us(int64_t kernel_ns) const noexcept {
+  if (realtime_ns == 0 || kernel_ns == 0) return now_us;
+  // A wall-clock step between the datagram and the read would make its age absurd: keep it within
+  // what a socket buffer can hold, and never in the future.
+  const int64_t age_us = std::clamp<int64_t>((realtime_ns - kernel_ns) / 1000, 0, kMaxArrivalAgeUs);
+  return now_us - age_us;
+}
+
+bool Stream::reads_rtp(int64_t now_us) const noexcept {
+  const int64_t period_us = static_cast<int64_t>(ctx_.period_frames) * 1'000'000 / ctx_.sample_rate_hz;
+  return now_us - last_rtp_read_us_ >= 2 * period_us || (started_ && receives(config_.media.direction) && will_pull(now_us));
+}
+
+bool Stream::reads_rtcp(int64_t now_us) const noexcept { return now_us - last_rtcp_read_us_ >= kRtcpReadUs; }
+
+void Stream::receive(int fd, const ArrivalClock& clock) noexcept {
   const bool rtcp_socket = rtcp_socket_.is_open() && fd == rtcp_socket_.fd();
+  (rtcp_socket ? last_rtcp_read_us_ : last_rtp_read_us_) = clock.now_us;
   UdpSocket& socket = rtcp_socket ? rtcp_socket_ : rtp_socket_;
   if (!socket.is_open()) return;
+  HeldDatagram& held = rtcp_socket ? held_rtcp_ : held_rtp_;
+  if (held.size > 0) {
+    if (held.arrival_us > clock.cutoff_us) return;  // still after this tick's time
+    const size_t size = held.size;
+    held.size = 0;
+    handle_datagram(held.data.data(), size, held.from, held.arrival_us, rtcp_socket);
+  }
   alignas(8) uint8_t buffer[2048];  // libsrtp works on 32-bit aligned packets
   SocketAddress from;
   for (int i = 0; i < kMaxDatagramsPerRead; ++i) {
-    const ssize_t n = socket.receive(buffer, sizeof buffer, from);
+    int64_t kernel_ns = 0;
+    const ssize_t n = socket.receive(buffer, sizeof buffer, from, kernel_ns);
     if (n < 0) break;
-    const int64_t arrival_us = clock(clock_arg);
-    if (!started_) continue;  // a stopped stream drops what arrives
-    size_t size = static_cast<size_t>(n);
-    // RFC 5761 §4 demultiplexing; applied on the RTP socket even without rtcp-mux, since RTP never
-    // uses payload types 72–76 and some peers mux without saying so. SRTP and SRTCP leave the
-    // first octets in clear (RFC 3711 §3.1, §3.4), so this works before unprotecting.
-    const bool rtcp = rtcp_socket || rtp::looks_like_rtcp(buffer, size);
-    if (srtp_ && !unprotect(buffer, size, rtcp)) continue;
-    if (rtcp) {
-      on_rtcp(buffer, size, from, arrival_us);
-    } else {
-      on_rtp(buffer, size, from, arrival_us);
+    const int64_t arrival_us = clock.arrival_us(kernel_ns);
+    if (arrival_us > clock.cutoff_us && held.data.size() >= static_cast<size_t>(n)) {
+      // Arrived after this tick's time (the tick runs late: deferred, or a loaded machine): it is
+      // the next tick's, as it would have been on time. Kept here; the rest waits in the socket.
+      std::memcpy(held.data.data(), buffer, static_cast<size_t>(n));
+      held.size = static_cast<size_t>(n);
+      held.from = from;
+      held.arrival_us = arrival_us;
+      return;
     }
+    handle_datagram(buffer, static_cast<size_t>(n), from, arrival_us, rtcp_socket);
+  }
+}
+
+void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept {
+  if (!started_) return;  // a stopped stream drops what arrives
+  // RFC 5761 §4 demultiplexing; applied on the RTP socket even without rtcp-mux, since RTP never
+  // uses payload types 72–76 and some peers mux without saying so. SRTP and SRTCP leave the
+  // first octets in clear (RFC 3711 §3.1, §3.4), so this works before unprotecting.
+  const bool rtcp = rtcp_socket || rtp::looks_like_rtcp(buffer, size);
+  if (srtp_ && !unprotect(buffer, size, rtcp)) return;
+  if (rtcp) {
+    on_rtcp(buffer, size, from, arrival_us);
+  } else {
+    on_rtp(buffer, size, from, arrival_us);
   }
 }
 
@@ -546,14 +608,32 @@ void Stream::on_rtcp(const uint8_t* data, size_t size, const SocketAddress& from
 // ---------------------------------------------------------------------------------------------------
 // Play-out
 
+// The jitter buffer moves its play-out offset by whole frames, and a 20 ms frame spans two 10 ms
+// periods: which period a frame starts in would otherwise be fixed by when play-out began, and cost
+// up to a period of needless delay. Two things make it the engine's choice instead. Before the first
+// frame, the buffer's silence is taken one period at a time, so that play-out can start in any
+// period, as soon as the buffer says so. Later, when the buffer's delay has exceeded its own target by
+// at least a period for a while (kRealignHoldUs), the rest of the current frame (one period) is
+// skipped, preferably when it is quiet, and the next frame is pulled a period sooner: the buffer sees
+// the earlier pull time, hence an offset a period smaller and still at or above its target. (A buffer
+// that time-stretches gets within a frame of its target by itself; the skip is then rarely needed.)
 void Stream::render(int32_t* mix, size_t frames, int64_t now_us) noexcept {
   if (!started_ || !receives(config_.media.direction)) return;
   try {
+    if (playout_.size() > 0 && playout_.size() <= frames && realign_due(playout_.size(), now_us)) {
+      playout_.clear();
+      last_realign_us_ = now_us;
+      surplus_since_us_ = -1;
+    }
     while (playout_.size() < frames) {
       const size_t before = playout_.size();
-      pull_frame(now_us);
+      // What is pulled plays after what is still queued: the buffer gets that time, to the sample.
+      pull_frame(now_us + static_cast<int64_t>(playout_.size()) * 1'000'000 / ctx_.sample_rate_hz);
+      track_delay(now_us);
       if (playout_.size() == before) break;
     }
+    // Not playing yet: the buffer returns silence without moving on; ask it again next period.
+    if (!playing_ && playout_.size() > frames) playout_.drop(playout_.size() - frames);
   } catch (const std::bad_alloc&) {
   }
   const int16_t* pcm = playout_.front();
@@ -562,10 +642,34 @@ void Stream::render(int32_t* mix, size_t frames, int64_t now_us) noexcept {
   playout_.drop(n);
 }
 
+void Stream::track_delay(int64_t now_us) noexcept {
+  if (!playing_) return;
+  const jitter::Stats js = jitter_->stats();
+  if (js.current_delay_ms > max_buffer_delay_ms_) max_buffer_delay_ms_ = js.current_delay_ms;
+  const double period_ms = 1000.0 * static_cast<double>(ctx_.period_frames) / ctx_.sample_rate_hz;
+  if (js.current_delay_ms - js.target_delay_ms >= period_ms) {
+    if (surplus_since_us_ < 0) surplus_since_us_ = now_us;
+  } else {
+    surplus_since_us_ = -1;
+  }
+}
+
+bool Stream::realign_due(size_t rest, int64_t now_us) const noexcept {
+  if (!playing_ || surplus_since_us_ < 0 || packets_received_ < kRealignMinPackets) return false;
+  if (now_us - surplus_since_us_ < kRealignHoldUs || now_us - last_realign_us_ < kRealignGapUs) return false;
+  if (now_us - surplus_since_us_ >= kRealignForceUs) return true;
+  const int16_t* pcm = playout_.front();
+  for (size_t i = 0; i < rest; ++i) {
+    if (pcm[i] >= kQuietPeak || pcm[i] <= -kQuietPeak) return false;
+  }
+  return true;
+}
+
 void Stream::pull_frame(int64_t now_us) {
   const CodecParams& c = config_.media.codec;
   jitter_->pull(now_us, pulled_);
-  size_t samples = static_cast<size_t>(static_cast<uint64_t>(pulled_.duration_ts) * static_cast<uint64_t>(c.sample_rate_hz) /
+  if (pulled_.kind == jitter::Play::kFrame || pulled_.kind == jitter::Play::kConceal) playing_ = true;
+  size_t samples = static_cast<size_t>(static_cast<uint64_t>(pulled_.playout_ts) * static_cast<uint64_t>(c.sample_rate_hz) /
                                        static_cast<uint64_t>(c.rtp_clock_hz));
   if (samples == 0) samples = frame_samples_;
   samples = std::min(samples, decode_buffer_.size());
@@ -600,6 +704,11 @@ void Stream::pull_frame(int64_t now_us) {
                                               : decoder_->decode(pulled_.payload.data(), pulled_.payload.size(), pcm, decode_buffer_.size());
         if (n >= 0) {
           produced = static_cast<size_t>(n);
+          if (pulled_.playout_ts != pulled_.duration_ts && pulled_.duration_ts > 0) {
+            // The buffer asks for this frame to play shorter or longer (time-stretching play-out).
+            const size_t target = static_cast<size_t>(static_cast<uint64_t>(produced) * pulled_.playout_ts / pulled_.duration_ts);
+            produced = jitter::time_stretch(pcm, produced, target, decode_buffer_.size(), c.sample_rate_hz);
+          }
         } else {
           produced = static_cast<size_t>(decoder_->conceal(pcm, samples));
           concealed_samples_ += produced;
@@ -703,6 +812,20 @@ void Stream::send_rtcp(int64_t now_us, bool bye) noexcept {
   }
 }
 
+bool Stream::will_pull(int64_t at) const noexcept {
+  const size_t frames = ctx_.period_frames;
+  const size_t rest = playout_.size();
+  return rest < frames || (rest <= frames && realign_due(rest, at));
+}
+
+bool Stream::due() const noexcept {
+  const StreamMedia& m = config_.media;
+  if (!started_ || !sends(m.direction) || !remote_rtp_.valid()) return false;
+  // The next period's capture at the codec rate (+1: the resampler's output varies by a sample).
+  const size_t per_period = ctx_.period_frames * static_cast<size_t>(m.codec.sample_rate_hz) / static_cast<size_t>(ctx_.sample_rate_hz) + 1;
+  return tx_pending_.size() + per_period >= frame_samples_;
+}
+
 void Stream::on_timers(int64_t now_us) noexcept {
   if (!started_) return;
   if (now_us >= next_rtcp_us_) {
@@ -718,10 +841,6 @@ void Stream::on_timers(int64_t now_us) noexcept {
     e->kind = Event::Kind::kRtpTimeout;
     e->silent_ms = static_cast<double>(now_us - last_rtp_us_) / 1000.0;
     post(std::move(e), now_us);
-  }
-  if (packets_received_ > 0) {
-    const double delay = jitter_->stats().current_delay_ms;
-    if (delay > max_buffer_delay_ms_) max_buffer_delay_ms_ = delay;
   }
   if (ctx_.stats_interval_us > 0 && now_us >= next_stats_us_) {
     next_stats_us_ = now_us + ctx_.stats_interval_us;

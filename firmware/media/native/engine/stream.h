@@ -27,10 +27,11 @@ enum class Direction { kSendRecv, kSendOnly, kRecvOnly, kInactive };
 inline bool sends(Direction d) noexcept { return d == Direction::kSendRecv || d == Direction::kSendOnly; }
 inline bool receives(Direction d) noexcept { return d == Direction::kSendRecv || d == Direction::kRecvOnly; }
 
+/// The stream's jitter buffer bounds (DEFAULT_JITTER in media-options.ts, which always sends them).
 struct JitterOptions {
-  int min_delay_ms = 20;
+  int min_delay_ms = 0;
   int max_delay_ms = 300;
-  int initial_delay_ms = 60;
+  int initial_delay_ms = 40;
 };
 
 /// What a re-INVITE can change (StreamUpdate in the binding).
@@ -82,8 +83,22 @@ struct EngineContext {
   uint64_t ntp_at(int64_t engine_us) const noexcept;
 };
 
+/// When received datagrams arrived, on the engine clock. The media thread reads the sockets once per
+/// tick: on the realtime clock a datagram's arrival is the kernel's receive timestamp (CLOCK_REALTIME)
+/// carried over to the engine clock, both clocks read once when the reading starts; on the virtual
+/// clock (and when the kernel gave no timestamp) it is `now_us`.
+struct ArrivalClock {
+  int64_t now_us = 0;
+  /// CLOCK_REALTIME at now_us, ns; 0 = every datagram arrives at now_us.
+  int64_t realtime_ns = 0;
+  /// A datagram that arrived after this (the tick's own time, plus its wake-up latency) is left for
+  /// the next tick: a tick that runs late sees what it would have seen on time.
+  int64_t cutoff_us = INT64_MAX;
+  int64_t arrival_us(int64_t kernel_ns) const noexcept;
+};
+
 /// All methods are called with the engine lock held: control methods on the JS thread, the media
-/// methods on the media thread, receive() on the network thread (or the media thread, virtual clock).
+/// methods and receive() on the media thread.
 class Stream {
  public:
   /// Opens the sockets (throws EngineError) and builds the codec (throws EngineError).
@@ -113,9 +128,18 @@ class Stream {
   void on_capture(const int16_t* pcm, size_t frames, int64_t now_us) noexcept;
   void render(int32_t* mix, size_t frames, int64_t now_us) noexcept;
   void on_timers(int64_t now_us) noexcept;
+  /// Whether the next tick sends a packet: the one thing a tick does that nothing can redo later.
+  /// Everything else (capture from a file, pulls from the jitter buffer with what had arrived by the
+  /// tick's time, timers, the speaker file) comes out the same when the tick runs a period late.
+  bool due() const noexcept;
+  /// Realtime: whether to read the sockets in the tick at `now_us`. RTP: when a frame will be pulled
+  /// (the buffer must hold what arrived), else every other period (DTMF, latching stay prompt); RTCP
+  /// every kRtcpReadUs. Arrival times come from the kernel, so reading later changes none of them.
+  bool reads_rtp(int64_t now_us) const noexcept;
+  bool reads_rtcp(int64_t now_us) const noexcept;
 
-  // ---- network: reads everything waiting on the socket with that fd; arrival times from `clock`.
-  void receive(int fd, int64_t (*clock)(const void*), const void* clock_arg) noexcept;
+  // ---- network (media thread, each tick): reads everything waiting on the socket with that fd.
+  void receive(int fd, const ArrivalClock& clock) noexcept;
 
  private:
   void configure_media(const StreamMedia& media);
@@ -124,11 +148,19 @@ class Stream {
   void send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t* payload, size_t size) noexcept;
   /// SRTP / SRTCP check of a received packet in place; false (counted) when it must be dropped.
   bool unprotect(uint8_t* data, size_t& size, bool rtcp) noexcept;
+  void handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept;
   void on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
   void on_rtcp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
   void send_rtcp(int64_t now_us, bool bye) noexcept;
   void schedule_rtcp(int64_t now_us, bool initial) noexcept;
   void pull_frame(int64_t now_us);
+  /// After a pull: the buffer's delay against its target (statistics, and play-out alignment).
+  void track_delay(int64_t now_us) noexcept;
+  /// Whether the rest of the last frame (`rest` samples, at most a period) should be skipped so that
+  /// the next frame plays a period sooner.
+  bool realign_due(size_t rest, int64_t now_us) const noexcept;
+  /// Whether render() at `at` pulls from the jitter buffer (the play-out FIFO runs dry, or realigns).
+  bool will_pull(int64_t at) const noexcept;
   void post(std::unique_ptr<Event> event, int64_t now_us) const noexcept;
   uint32_t rtp_timestamp_at(int64_t now_us) const noexcept;
 
@@ -198,6 +230,22 @@ class Stream {
   uint64_t comfort_noise_samples_ = 0;
   uint64_t fec_recovered_ = 0;
   double max_buffer_delay_ms_ = 0;
+  // Play-out alignment (render): frames are pulled on the engine's period grid, and where a frame
+  // starts on that grid is the engine's choice, not the jitter buffer's (see render()).
+  bool playing_ = false;            // a frame or a concealment was pulled since start()
+  int64_t surplus_since_us_ = -1;   // since when the buffer has held a period more than its target
+  int64_t last_realign_us_ = 0;
+  int64_t last_rtp_read_us_ = 0;
+  int64_t last_rtcp_read_us_ = 0;
+  /// Per socket, a datagram read in a tick it arrived after (ArrivalClock::cutoff_us), for the next.
+  struct HeldDatagram {
+    std::vector<uint8_t> data;  // 2048 bytes, allocated with the stream
+    size_t size = 0;            // 0: none
+    SocketAddress from;
+    int64_t arrival_us = 0;
+  };
+  HeldDatagram held_rtp_;
+  HeldDatagram held_rtcp_;
   int64_t last_rtp_us_ = 0;
   bool timeout_reported_ = false;
 

@@ -52,7 +52,8 @@ class UdpSocket {
   /// Sends one datagram; returns 0 or an errno (EAGAIN means the send buffer is full: a drop).
   int send_to(const uint8_t* data, size_t size, const SocketAddress& to) noexcept;
   /// Receives one datagram; returns its size, or -1 with errno (EAGAIN when none is waiting).
-  ssize_t receive(uint8_t* buffer, size_t capacity, SocketAddress& from) noexcept;
+  /// `kernel_ns`: when the kernel took the datagram in (SO_TIMESTAMPNS, CLOCK_REALTIME, ns), 0 if unknown.
+  ssize_t receive(uint8_t* buffer, size_t capacity, SocketAddress& from, int64_t& kernel_ns) noexcept;
   /// What address to send to for a remote of possibly another family; false if unreachable from here.
   bool adapt(const SocketAddress& remote, SocketAddress& out) const noexcept;
 
