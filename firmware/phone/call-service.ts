@@ -53,6 +53,11 @@ export interface CallSession {
   resume?(): Promise<boolean>;
   /** Blind transfer (REFER, RFC 3515) to a number or URI; resolves true when the transferee accepted it. */
   transfer?(target: string): Promise<boolean>;
+  /**
+   * Attended transfer (REFER with Replaces, RFC 3891): this call's peer is connected to the peer of
+   * `consultation`, another call of this phone; resolves true when the transfer succeeded (both end).
+   */
+  transferTo?(consultation: CallSession): Promise<boolean>;
   /** The call's RTP statistics now (loss, jitter, MOS), when the media can tell; absent: no call-quality screen. */
   stats?(): RtpStreamStats | undefined;
 }
@@ -97,6 +102,12 @@ export type CallServiceEvents = {
   registration: [];
   /** A voicemail summary arrived. */
   voicemail: [VoicemailSummary];
+  /**
+   * A call the user agent made on its own in place of one of ours: following a transfer (the peer's
+   * REFER), or an INVITE with Replaces that took a call's place (already answered). The phone makes
+   * it the call in focus; the old one ends as transferred / replaced.
+   */
+  call: [CallSession];
 };
 
 /** A target the service cannot call (no account, a malformed URI, the user agent not running). */

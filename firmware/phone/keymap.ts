@@ -15,6 +15,7 @@ export type PhoneAction =
   | 'hold'
   | 'mute'
   | 'transfer'
+  | 'consult'
   | 'conference'
   | 'swap'
   | 'volume-down'
@@ -75,7 +76,7 @@ export const SOFTKEYS: Readonly<Record<KeyContext, Softkeys>> = {
   'call-2': [k('Vol-', 'volume-down'), k('Vol+', 'volume-up'), k('Qual', 'quality'), MORE],
   'call-3': [k('Swap', 'swap'), k('Conf', 'conference'), k('End', 'end'), MORE],
   waiting: [k('Ans', 'answer'), undefined, k('Rej', 'reject'), k('End', 'end')],
-  transfer: [k('Send', 'send'), undefined, k('Back', 'end'), k('Del', 'backspace')],
+  transfer: [k('Send', 'send'), k('Cnsl', 'consult'), k('Back', 'end'), k('Del', 'backspace')],
   ended: [k('Qual', 'quality'), k('Res', 'hold'), k('End', 'end'), undefined],
   history: [k('Dial', 'dial-entry'), k('List', 'next-list'), k('Next', 'older'), k('Back', 'end')],
   menu: [k('OK', 'menu-ok'), k('Up', 'menu-up'), k('Down', 'menu-down'), k('Back', 'menu-back')],
@@ -92,7 +93,7 @@ export const LONG_PRESS: Readonly<Partial<Record<KeyContext, Readonly<Record<str
   predial: { '*': 'backspace' },
   dialing: { '*': 'backspace' },
   'call-1': { '2': 'volume-up', '8': 'volume-down', '*': 'mute', '#': 'hold', '4': 'swap', '6': 'transfer', '0': 'conference', '5': 'quality' },
-  transfer: { '*': 'backspace' },
+  transfer: { '*': 'backspace', '6': 'consult' },
   ended: { '5': 'quality' },
   history: { '2': 'newer', '8': 'older', '*': 'next-list', '0': 'delete-entry' },
   'menu-entry': { '*': 'backspace' },

@@ -1,6 +1,6 @@
 // The calls under the phone's keys: dialing with the dial plan, placing and answering calls, hold, swap, call waiting, conference, transfer, hanging up, and what each end shows.
 import type { SessionOutcome } from '../sip/ua/index.js';
-import { CallServiceError, type IncomingCall } from './call-service.js';
+import { CallServiceError, type CallSession, type IncomingCall } from './call-service.js';
 import { outcomeDetail, outcomeView } from './call-screens.js';
 import { DigitCollector } from './dial-plan.js';
 import { PhoneCall } from './phone-call.js';
@@ -110,6 +110,28 @@ export abstract class PhoneCalls extends PhoneCore {
       }
       void this.render();
     });
+  }
+
+  /**
+   * A call the user agent made in place of one of ours (a transfer it followed, a Replaces it
+   * answered): it becomes the call in focus, so the old one ending shows no Ended screen.
+   */
+  protected adopt(session: CallSession): void {
+    const number = session.remote.number;
+    const call = new PhoneCall(session, { number, name: this.o.phonebook?.nameFor(number) ?? session.remote.displayName, startedAt: this.o.clock.wallNow() });
+    this.track(call);
+    this.focus = call;
+    this.page = 1;
+    this.showQuality = false;
+    this.playTone(undefined);
+    if (session.state === 'confirmed') {
+      call.connectedAtMs = this.o.clock.now();
+      this.go(PhoneState.Connected);
+    } else {
+      this.go(PhoneState.Calling);
+    }
+    this.updateTick();
+    void this.render();
   }
 
   /** Follows a call's answer and end. */
@@ -292,10 +314,42 @@ export abstract class PhoneCalls extends PhoneCore {
     }
   }
 
+  /**
+   * The transfer key. With a second call up (a consultation), an attended transfer: the other call's
+   * peer is handed to the consultation's (REFER with Replaces). Otherwise the number to transfer to
+   * is typed: Send transfers blind, Consult calls it first (the call goes on hold).
+   */
   protected startTransfer(): void {
+    const focus = this.focus;
+    const original = this.calls.find((c) => c !== focus && c.connected);
+    if (focus?.connected && original) {
+      this.attendedTransfer(original, focus);
+      return;
+    }
     this.go(PhoneState.Transfer);
     this.newCollector((number) => this.transferTo(number));
     this.collector?.start();
+  }
+
+  /** Consult: the call goes on hold and the typed number is called; the transfer key then completes it. */
+  protected consult(target: string): void {
+    const call = this.focus;
+    if (!call) return;
+    if (!call.held) this.hold(call);
+    this.placeCall(target);
+  }
+
+  protected attendedTransfer(original: PhoneCall, consultation: PhoneCall): void {
+    const transfer = original.session.transferTo?.bind(original.session);
+    if (!transfer) {
+      this.showNotice('Transfer not available');
+      return;
+    }
+    this.showNotice(`Transferring to ${consultation.number}`);
+    void transfer(consultation.session).then((ok) => {
+      this.showNotice(ok ? 'Transferred' : 'Transfer failed');
+      void this.render();
+    });
   }
 
   protected transferTo(target: string): void {

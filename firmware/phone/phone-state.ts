@@ -69,9 +69,10 @@ const EDGES: Readonly<Record<PhoneState, readonly PhoneState[]>> = {
   [S.Calling]: [S.Idle, S.Ringback, S.Connected, S.Ended],
   [S.Ringback]: [S.Idle, S.Connected, S.Ended],
   [S.Ringing]: [S.Idle, S.Connected],
-  [S.Connected]: [S.Idle, S.Ended, S.Transfer, S.Ringing],
-  [S.Transfer]: [S.Idle, S.Connected, S.Ended, S.Ringing],
-  [S.Ended]: [S.Idle, S.Connected, S.Ringing],
+  // Calling from a call: a consultation (transfer) or a call the UA placed for a transfer it followed.
+  [S.Connected]: [S.Idle, S.Ended, S.Transfer, S.Ringing, S.Calling],
+  [S.Transfer]: [S.Idle, S.Connected, S.Ended, S.Ringing, S.Calling],
+  [S.Ended]: [S.Idle, S.Connected, S.Ringing, S.Calling],
 };
 
 export class PhoneStateError extends Error {

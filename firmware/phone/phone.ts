@@ -33,6 +33,7 @@ export class Phone extends PhoneFeatures {
 
   override start(): Promise<void> {
     if (this.o.calls) this.unsubscribe.push(this.o.calls.on('incoming', (c) => void this.onIncoming(c)));
+    if (this.o.calls) this.unsubscribe.push(this.o.calls.on('call', (c) => this.adopt(c)));
     return super.start();
   }
 
@@ -279,6 +280,9 @@ export class Phone extends PhoneFeatures {
         } else if (this.state === PhoneState.Transfer && this.collector && this.collector.dialed !== '') {
           this.transferTo(this.collector.dialed);
         }
+        return;
+      case 'consult':
+        if (this.state === PhoneState.Transfer && this.collector && this.collector.dialed !== '') this.consult(this.collector.dialed);
         return;
       case 'backspace':
         if (this.state === PhoneState.Menu) {

@@ -108,6 +108,12 @@ class UaCallSession implements CallSession {
     return (await this.session.transfer(this.resolve(target))).ok;
   }
 
+  /** Attended transfer to another call of this phone; the user agent ends both calls on success. */
+  async transferTo(consultation: CallSession): Promise<boolean> {
+    if (!(consultation instanceof UaCallSession)) return false;
+    return (await this.session.transferTo(consultation.uaSession)).ok;
+  }
+
   stats(): RtpStreamStats | undefined {
     try {
       return this.statsOf?.(this.session);
@@ -159,6 +165,16 @@ export class UaCallService implements CallService {
     this.resolve = (target) => (Object.hasOwn(directory, target) ? (directory[target] ?? target) : target);
     this.unsubscribe.push(o.ua.on('incoming', (s) => this.events.emit('incoming', new UaIncomingCall(s, o.statsOf, this.resolve))));
     this.unsubscribe.push(o.ua.on('registration', () => this.events.emit('registration')));
+    // Calls the UA makes itself in place of one of ours: a transfer followed, a Replaces answered.
+    this.unsubscribe.push(
+      o.ua.calls.onSession((session) => {
+        session.on('refer', (refer) => {
+          const call = refer.call;
+          if (call) this.events.emit('call', new UaCallSession(call, o.statsOf, this.resolve));
+        });
+        session.on('replaced', (replacement) => this.events.emit('call', new UaCallSession(replacement, o.statsOf, this.resolve)));
+      }),
+    );
     // Message waiting of the first account (the line the idle screen shows): the UA's subscription
     // or the registrar's unsolicited NOTIFYs, per the account's mwi mode. A summary that came before
     // this service existed is taken at once.

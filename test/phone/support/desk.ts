@@ -57,6 +57,7 @@ export async function desk(n: Net, ext: string, displayName: string, options: Pa
     ua: ua.ua,
     statsOf: (s) => streamOf(s)?.getStats(),
     conferenceMixer: { streamOf, join: (streams) => media.joinConference(streams), split: () => media.splitConference() },
+    directory: Object.fromEntries(Object.entries(HOSTS).map(([e, host]) => [e, `sip:${e}@${host}`])),
   });
   const board = await phoneBoard({ calls: new DirectDial(service), clock: n.clock, media, phone: options });
   return { board, media, ua };
