@@ -84,6 +84,8 @@ function rangedEngine(engine: MediaEngine, ports: RtpPortRange): MediaEngine {
     joinConference: (streams) => engine.joinConference(streams),
     splitConference: () => engine.splitConference(),
     setAudioPath: (path) => engine.setAudioPath(path),
+    setGains: (gains) => engine.setGains(gains),
+    setMuted: (muted) => engine.setMuted(muted),
     getAudioStats: () => engine.getAudioStats(),
     advance: (ms) => engine.advance(ms),
     nowMs: () => engine.nowMs(),

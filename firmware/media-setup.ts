@@ -62,8 +62,9 @@ function processingOf(p: AudioPathConfig): AudioProcessingOptions {
  * profile's `audio` (ALSA on a real board; the emulator board's is "null": silence in, nothing out,
  * and a config with `media.audio: {backend: file, capture: mic.wav, playback: speaker.wav}` gives it
  * a microphone and a speaker). The engine runs at 48 kHz when Opus may go fullband, else 16 kHz.
- * The engine has one device: a path's own `audio` is not supported yet (logged by startMedia), and
- * the calibration gains (micGainDb, speakerGainDb) have no engine setting yet.
+ * The engine has one device: a path's own `audio` is not supported yet (logged by startMedia). The
+ * calibration gains (micGainDb, speakerGainDb) are set on the engine by EngineAudioControls
+ * (audio-controls.ts), with the volume steps on top.
  */
 export function mediaEngineOptions(config: OffhookConfig, board: BoardProfile): MediaEngineOptions {
   const m = config.media;

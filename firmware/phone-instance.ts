@@ -1,4 +1,5 @@
 // One phone of the composition root: its board (hardware), media engine, stores, SIP user agent with calls, and the phone on top, started and stopped together.
+import { EngineAudioControls } from './audio-controls.js';
 import { SdpMediaHandler } from './call/sdp-media-handler.js';
 import { callOptions, dndStatus, mediaHandlerFactory } from './call-setup.js';
 import type { BoardProfile } from './config/board-schema.js';
@@ -76,6 +77,9 @@ export async function startPhoneInstance(o: PhoneInstanceOptions): Promise<Phone
   // Media: the native engine with the board's (or the config's) audio device; failures are shown, not fatal.
   const media = startMedia({ config, board: o.board, log, engine: o.media });
   const stores = await openStores({ config, board: o.board, clock: o.clock, log, subdir: o.stateSubdir });
+  // Volume and mute on the engine: the config's per-path gains and the persisted volume steps from the start.
+  const audio = media.engine ? new EngineAudioControls({ engine: media.engine, paths: config.media.paths, log: log.child({ mod: 'audio' }) }) : undefined;
+  audio?.start(stores.settings.settings.volume);
 
   // SIP: one user agent for the configured accounts, with calls on the engine; a socket that cannot be opened is shown on the LCD.
   let ua: UserAgent | undefined;
@@ -123,6 +127,7 @@ export async function startPhoneInstance(o: PhoneInstanceOptions): Promise<Phone
     format: config.display,
     calls,
     media: media.engine,
+    audio,
     dialPlan: dialPlanOf(config),
     toneCountry: config.tones.country,
     ring: ringOf(config, o.board),

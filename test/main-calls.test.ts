@@ -51,6 +51,7 @@ describe('startPhone with an account and an injected media engine', () => {
       '  listen: [{ transport: udp, address: 127.0.0.1, port: 0 }]',
       'media:',
       '  rtpPorts: { min: 20000, max: 20010 }',
+      '  paths: { handset: { micGainDb: -2, speakerGainDb: 3 } }',
       `stateDir: ${stateDir}`,
     ]);
     const media = new MockMediaEngine({ clock: 'realtime' });
@@ -73,6 +74,9 @@ describe('startPhone with an account and an injected media engine', () => {
     const calls = async (): Promise<PhoneStatus['calls']> => ((await (await fetch(`${url}api/state`)).json()) as { phone: PhoneStatus }).phone.calls;
     try {
       expect(running.media).toBe(media);
+      // The volume and mute (EngineAudioControls): the config's per-path gains at the saved (middle) volume step.
+      expect(media.gains.handset).toEqual({ micGainDb: -2, speakerGainDb: 3 });
+      expect(media.gains.speaker).toEqual({ micGainDb: 0, speakerGainDb: 0 });
       expect(running.calls).toBeDefined();
       expect(running.stores.dir).toBe(stateDir);
       expect(running.stores.persistent).toBe(true);

@@ -110,6 +110,22 @@ export interface AudioProcessingOptions {
   agc?: { enabled: boolean; levelDbfs?: number };
 }
 
+/**
+ * Gains of one path, dB (setGains()): clamped to MIN_GAIN_DB..MAX_GAIN_DB; a field left out keeps its
+ * value (both start at 0). micGainDb scales the microphone after its processing (echo canceller,
+ * noise suppression, AGC), i.e. what every stream and the conference send. speakerGainDb is the
+ * listening volume: it scales what the far ends say and the local tones (call progress, DTMF key
+ * tones), not the ringer, whose level is the ring request's. The current path's changes ramp over one
+ * 10 ms period (no click); another path's apply when setAudioPath() switches to it.
+ */
+export interface AudioGains {
+  path: AudioPath;
+  micGainDb?: number;
+  speakerGainDb?: number;
+}
+export const MIN_GAIN_DB = -40;
+export const MAX_GAIN_DB = 20;
+
 export interface MediaEngineOptions {
   audio: AudioBackendOptions;
   /** Default 'realtime'. */
@@ -410,6 +426,14 @@ export interface MediaEngine {
   splitConference(): void;
   /** Switches the capture processing to this path's settings (the echo canceller starts learning again). */
   setAudioPath(path: AudioPath): void;
+  /** A path's microphone and speaker gains (AudioGains: what they scale, clamping, ramps). */
+  setGains(gains: AudioGains): void;
+  /**
+   * Muted: the microphone sends silence (zeros, ramped down over one period) to every stream and to
+   * the conference legs; the far ends, the tones and the ringer still play, and the conference legs
+   * still hear each other. Not per path. Default false.
+   */
+  setMuted(muted: boolean): void;
   getAudioStats(): AudioStats;
   /** Virtual clock only: runs the next `ms` of media processing, then returns. */
   advance(ms: number): void;

@@ -3,9 +3,12 @@ import { CODEC_CAPABILITIES, type CodecOptions } from './codecs.js';
 import {
   ALSA_SAMPLE_FORMATS,
   AUDIO_PATHS,
+  MAX_GAIN_DB,
   MEDIA_DIRECTIONS,
+  MIN_GAIN_DB,
   MediaEngineError,
   type AlsaAudioBackendOptions,
+  type AudioGains,
   type AudioPath,
   type AudioProcessingOptions,
   type MediaEngineOptions,
@@ -117,6 +120,18 @@ export function resolveAudioProcessing(path: AudioPath, options: AudioProcessing
 
 export function checkAudioPath(field: string, path: AudioPath): void {
   if (!AUDIO_PATHS.includes(path)) throw configError(field, `must be one of ${AUDIO_PATHS.join(', ')}`);
+}
+
+/** setGains()'s argument checked (a known path, finite numbers) and clamped to MIN_GAIN_DB..MAX_GAIN_DB. */
+export function resolveGains(gains: AudioGains): AudioGains {
+  checkAudioPath('gains.path', gains.path);
+  const gain = (field: 'micGainDb' | 'speakerGainDb'): Partial<AudioGains> => {
+    const v = gains[field];
+    if (v === undefined) return {};
+    if (!Number.isFinite(v)) throw configError(`gains.${field}`, 'must be a finite number of dB');
+    return { [field]: Math.min(MAX_GAIN_DB, Math.max(MIN_GAIN_DB, v)) };
+  };
+  return { path: gains.path, ...gain('micGainDb'), ...gain('speakerGainDb') };
 }
 
 const PACINGS: readonly string[] = ['device', 'engine'];

@@ -1,6 +1,7 @@
 // A MediaEngine without native code, for tests of the layers above it: records calls, lets tests emit events and set statistics.
 import {
   MediaEngineError,
+  type AudioGains,
   type AudioPath,
   type AudioStats,
   type DtmfSendOptions,
@@ -19,7 +20,7 @@ import {
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { checkAudioPath, mergeStreamUpdate, resolveRing, resolveStreamOptions, resolveTone, type ResolvedRing } from './media-options.js';
+import { checkAudioPath, mergeStreamUpdate, resolveGains, resolveRing, resolveStreamOptions, resolveTone, type ResolvedRing } from './media-options.js';
 import type { ToneSpec } from './tones.js';
 
 /** One recorded call, in order. */
@@ -35,6 +36,8 @@ export type MockMediaEngineCall =
   | { method: 'joinConference'; streamIds: number[] }
   | { method: 'splitConference' }
   | { method: 'setAudioPath'; path: AudioPath }
+  | { method: 'setGains'; gains: AudioGains }
+  | { method: 'setMuted'; muted: boolean }
   | { method: 'advance'; ms: number }
   | { method: 'closeEngine' };
 
@@ -181,6 +184,13 @@ export class MockMediaEngine implements MediaEngine {
   /** Ids of the streams in the conference (empty: none). */
   conference: number[] = [];
   audioPath: AudioPath;
+  /** Each path's gains as setGains() left them (checked and clamped like the native engine's). */
+  readonly gains: Record<AudioPath, { micGainDb: number; speakerGainDb: number }> = {
+    handset: { micGainDb: 0, speakerGainDb: 0 },
+    speaker: { micGainDb: 0, speakerGainDb: 0 },
+    headset: { micGainDb: 0, speakerGainDb: 0 },
+  };
+  muted = false;
   private audioStats: Omit<AudioStats, 'path' | 'conference'> = {
     backend: 'null',
     deviceOk: true,
@@ -282,6 +292,21 @@ export class MockMediaEngine implements MediaEngine {
     checkAudioPath('path', path);
     this.audioPath = path;
     this.record({ method: 'setAudioPath', path });
+  }
+
+  setGains(gains: AudioGains): void {
+    this.check();
+    const resolved = resolveGains(gains);
+    const current = this.gains[resolved.path];
+    this.gains[resolved.path] = { micGainDb: resolved.micGainDb ?? current.micGainDb, speakerGainDb: resolved.speakerGainDb ?? current.speakerGainDb };
+    this.record({ method: 'setGains', gains: resolved });
+  }
+
+  setMuted(muted: boolean): void {
+    this.check();
+    if (typeof muted !== 'boolean') throw new MediaEngineError('ERR_MEDIA_CONFIG', 'muted must be a boolean', { field: 'muted' });
+    this.muted = muted;
+    this.record({ method: 'setMuted', muted });
   }
 
   getAudioStats(): AudioStats {

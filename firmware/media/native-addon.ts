@@ -11,7 +11,7 @@ import { nativeFileProblem } from './native-file-check.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
-export const NATIVE_ADDON_API_VERSION = 2;
+export const NATIVE_ADDON_API_VERSION = 3;
 /** File name of the addon, beside a bundle (dist/) or in build/Release/ of a source tree. */
 export const NATIVE_ADDON_FILE = 'offhook_native.node';
 /** What a person runs to get the addon back. */
@@ -422,6 +422,9 @@ export interface NativeMediaEngineHandle {
   joinConference(streamIds: readonly number[]): void;
   splitConference(): void;
   setAudioPath(path: AudioPath): void;
+  /** dB, finite; the engine clamps them to −40..+20. A field left out keeps its value. */
+  setGains(gains: { path: AudioPath; micGainDb?: number; speakerGainDb?: number }): void;
+  setMuted(muted: boolean): void;
   getAudioStats(): AudioStats;
   /** Virtual clock only; blocks until the ticks of `ms` have run (microseconds of CPU each). */
   advance(ms: number): void;

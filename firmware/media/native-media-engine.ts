@@ -1,6 +1,7 @@
 // MediaEngine over the native addon: option defaults and checks, typed errors, events by type, streams as objects.
 import {
   MediaEngineError,
+  type AudioGains,
   type AudioPath,
   type AudioStats,
   type MediaClockMode,
@@ -20,7 +21,7 @@ import {
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { checkAudioPath, mediaOf, mergeStreamUpdate, resolveEngineOptions, resolveRing, resolveStreamOptions, resolveTone } from './media-options.js';
+import { checkAudioPath, mediaOf, resolveGains, mergeStreamUpdate, resolveEngineOptions, resolveRing, resolveStreamOptions, resolveTone } from './media-options.js';
 import type { NativeAddon, NativeEngineEvent, NativeMediaEngineHandle } from './native-addon.js';
 
 const ERROR_CODES: ReadonlySet<string> = new Set<MediaEngineErrorCode>([
@@ -211,6 +212,18 @@ export class NativeMediaEngine implements MediaEngine {
     this.checkOpen();
     checkAudioPath('path', path);
     guarded(() => this.handle.setAudioPath(path));
+  }
+
+  setGains(gains: AudioGains): void {
+    this.checkOpen();
+    const resolved = resolveGains(gains);
+    guarded(() => this.handle.setGains(resolved));
+  }
+
+  setMuted(muted: boolean): void {
+    this.checkOpen();
+    if (typeof muted !== 'boolean') throw new MediaEngineError('ERR_MEDIA_CONFIG', 'muted must be a boolean', { field: 'muted' });
+    guarded(() => this.handle.setMuted(muted));
   }
 
   getAudioStats(): AudioStats {

@@ -9,7 +9,8 @@ namespace offhook {
 /// Bumped whenever the exports change shape; native-addon.ts refuses a build with another value,
 /// so a stale build/Release from older sources fails with "rebuild" instead of a TypeError later.
 /// 2: stream options take `srtp` (an older build would ignore it and send plain RTP).
-inline constexpr int kApiVersion = 2;
+/// 3: engine handles have setGains() and setMuted() (volume and microphone mute).
+inline constexpr int kApiVersion = 3;
 
 /// One instance per Node environment (main thread, each worker), created by NODE_API_ADDON.
 class Addon : public Napi::Addon<Addon> {

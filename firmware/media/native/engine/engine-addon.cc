@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -512,6 +513,8 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
                            InstanceMethod<&MediaEngineHandle::JoinConference>("joinConference"),
                            InstanceMethod<&MediaEngineHandle::SplitConference>("splitConference"),
                            InstanceMethod<&MediaEngineHandle::SetAudioPath>("setAudioPath"),
+                           InstanceMethod<&MediaEngineHandle::SetGains>("setGains"),
+                           InstanceMethod<&MediaEngineHandle::SetMuted>("setMuted"),
                            InstanceMethod<&MediaEngineHandle::GetAudioStats>("getAudioStats"),
                            InstanceMethod<&MediaEngineHandle::Advance>("advance"),
                            InstanceMethod<&MediaEngineHandle::NowMs>("nowMs"),
@@ -730,6 +733,33 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
       throw Napi::TypeError::New(env, "path must be 'handset', 'speaker' or 'headset'");
     }
     guarded(env, [&] { e.set_audio_path(path); });
+    return env.Undefined();
+  }
+
+  // setGains({ path, micGainDb?, speakerGainDb? }): dB, clamped by the engine to −40..+20.
+  Napi::Value SetGains(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "gains must be an object");
+    const Reader r(info[0].As<Napi::Object>(), "gains");
+    const AudioPath path = parse_path(r, "path");
+    const auto gain = [&](const char* key) -> std::optional<double> {
+      if (!r.has(key)) return std::nullopt;
+      return r.number(key, 0, -1e6, 1e6, false);
+    };
+    const std::optional<double> mic = gain("micGainDb");
+    const std::optional<double> speaker = gain("speakerGainDb");
+    guarded(env, [&] { e.set_gains(path, mic, speaker); });
+    return env.Undefined();
+  }
+
+  // setMuted(muted: boolean)
+  Napi::Value SetMuted(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsBoolean()) throw Napi::TypeError::New(env, "muted must be a boolean");
+    const bool muted = info[0].As<Napi::Boolean>().Value();
+    guarded(env, [&] { e.set_muted(muted); });
     return env.Undefined();
   }
 

@@ -35,6 +35,21 @@ uint64_t ntp_now() {
   return (seconds << 32) | fraction;
 }
 
+/// Scales a period by a gain going linearly from `from` (first sample) to `to` (last): a change of
+/// volume or the mute without a step in the waveform (a click). Unity throughout leaves it untouched.
+template <typename Sample>
+void ramp_gain(Sample* samples, size_t frames, double from, double to, int32_t lo, int32_t hi) noexcept {
+  if (from == 1.0 && to == 1.0) return;
+  const double step = frames > 1 ? (to - from) / static_cast<double>(frames - 1) : 0.0;
+  for (size_t i = 0; i < frames; ++i) {
+    const double g = frames > 1 ? from + step * static_cast<double>(i) : to;
+    const double v = std::lround(static_cast<double>(samples[i]) * g);
+    samples[i] = static_cast<Sample>(std::clamp(v, static_cast<double>(lo), static_cast<double>(hi)));
+  }
+}
+
+double db_to_linear(double db) noexcept { return std::pow(10.0, db / 20.0); }
+
 uint64_t random_seed() {
   std::random_device device;
   return (static_cast<uint64_t>(device()) << 32) ^ device();
@@ -214,6 +229,12 @@ void Engine::tick(int64_t now) noexcept {
     // The echo canceller sees the microphone and what the speaker played in the previous period
     // (plus the device's own output latency); then noise suppression and AGC (audio-processing.h).
     if (captured) processor_.process(capture_.data(), playback_.data(), frames, backend_->echo_delay_frames());
+    // The path's microphone gain (or the mute) on the processed capture: what every stream and the
+    // conference legs get. The echo canceller above saw the microphone as it is.
+    const PathGains& gains = gains_[static_cast<size_t>(path_)];
+    const double mic_target = muted_ ? 0.0 : db_to_linear(gains.mic_db);
+    ramp_gain(capture_.data(), frames, mic_gain_, mic_target, -32768, 32767);
+    mic_gain_ = mic_target;
     mix_streams(now);
     if (tones_.render(mix_.data(), frames)) {
       try {
@@ -223,6 +244,10 @@ void Engine::tick(int64_t now) noexcept {
       } catch (const std::bad_alloc&) {
       }
     }
+    // The listening volume: the far ends and the tones; the ringer, mixed in after it, has its own level.
+    const double speaker_target = db_to_linear(gains.speaker_db);
+    ramp_gain(mix_.data(), frames, speaker_gain_, speaker_target, -(1 << 30), 1 << 30);
+    speaker_gain_ = speaker_target;
     ring_.render(mix_.data(), frames);
     for (size_t i = 0; i < frames; ++i) playback_[i] = static_cast<int16_t>(std::clamp(mix_[i], -32768, 32767));
     for (const auto& s : streams_) s->on_timers(now);
@@ -463,6 +488,21 @@ void Engine::set_audio_path(AudioPath path) {
     throw EngineError("ERR_MEDIA_SYSTEM", std::string("audio processing (speexdsp): ") + e.what());
   }
   path_ = path;
+}
+
+void Engine::set_gains(AudioPath path, std::optional<double> mic_db, std::optional<double> speaker_db) {
+  check_open();
+  const auto clamp_db = [](double db) { return std::isfinite(db) ? std::clamp(db, kMinGainDb, kMaxGainDb) : 0.0; };
+  std::lock_guard<std::mutex> guard(mutex_);
+  PathGains& g = gains_[static_cast<size_t>(path)];
+  if (mic_db) g.mic_db = clamp_db(*mic_db);
+  if (speaker_db) g.speaker_db = clamp_db(*speaker_db);
+}
+
+void Engine::set_muted(bool muted) {
+  check_open();
+  std::lock_guard<std::mutex> guard(mutex_);
+  muted_ = muted;
 }
 
 AudioStats Engine::audio_stats() const {

@@ -2,12 +2,14 @@
 #ifndef OFFHOOK_ENGINE_ENGINE_H
 #define OFFHOOK_ENGINE_ENGINE_H
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,8 +107,19 @@ class Engine {
   /// local user and the other legs, never itself. Replaces any conference; throws EngineError.
   void join_conference(const std::vector<uint32_t>& ids);
   void split_conference();
-  /// Switches the capture processing to that path's settings (the filters start again).
+  /// Switches the capture processing to that path's settings (the filters start again), and the
+  /// gains to that path's (ramped over the next period).
   void set_audio_path(AudioPath path);
+  /// A path's gains, dB, clamped to kMinGainDb..kMaxGainDb; an absent one keeps its value. The
+  /// microphone gain scales the capture after its processing (what every stream and the conference
+  /// get); the speaker gain scales the call audio and the tones played, not the ringer (its own level).
+  /// The current path's change ramps over one period.
+  void set_gains(AudioPath path, std::optional<double> mic_db, std::optional<double> speaker_db);
+  /// Muted: the microphone sends silence (zeros) to every stream and the conference; the far ends and
+  /// the tones still play. Ramped over one period.
+  void set_muted(bool muted);
+  static constexpr double kMinGainDb = -40.0;
+  static constexpr double kMaxGainDb = 20.0;
   AudioStats audio_stats() const;
   /// Virtual clock only: runs the ticks of the next `us` microseconds, then returns.
   void advance(int64_t us);
@@ -149,6 +162,15 @@ class Engine {
   RingPlayer ring_;
   AudioProcessor processor_;
   AudioPath path_ = AudioPath::kHandset;
+  /// Gains per path (dB) and the mute; the linear gains applied in the last period, ramped from.
+  struct PathGains {
+    double mic_db = 0;
+    double speaker_db = 0;
+  };
+  std::array<PathGains, kAudioPathCount> gains_{};
+  bool muted_ = false;
+  double mic_gain_ = 1.0;
+  double speaker_gain_ = 1.0;
   std::vector<uint32_t> conference_;
   /// One period of each stream's play-out (index as streams_), and what a conference leg sends.
   std::vector<std::vector<int32_t>> legs_;
