@@ -135,7 +135,7 @@ export interface CallService {
 }
 
 /**
- * The audio controls the media engine does not have yet: the listening volume per path (0 to
+ * The audio controls (the composition root's EngineAudioControls over MediaEngine.setGains / setMuted): the listening volume per path (0 to
  * VOLUME_MAX, the user's steps) and the microphone mute. Optional: without them the phone keeps and
  * shows the levels (and persists them) but the sound does not change.
  */

@@ -30,7 +30,7 @@ export interface PhoneOptions {
   calls?: CallService | undefined;
   /** Tones (dial, ringback, busy, congestion, call waiting), ringing on the speaker, the audio path. */
   media?: MediaEngine | undefined;
-  /** Volume and mute, until the engine has them. */
+  /** Volume and mute on the engine (firmware/audio-controls.ts); absent: levels are kept and shown only. */
   audio?: AudioControls | undefined;
   /** Default: an empty digit map, 4 s between digits, '#' sends. */
   dialPlan?: DialPlan | undefined;
