@@ -235,6 +235,7 @@ void Stream::update(const StreamMedia& media, int64_t now_us) {
 void Stream::start(int64_t now_us) {
   if (started_) return;
   started_ = true;
+  started_at_us_ = now_us;
   tx_ts_origin_ = tx_ts_;
   tx_ts_origin_us_ = now_us;
   talkspurt_start_ = true;
@@ -413,7 +414,12 @@ void Stream::receive(int fd, const ArrivalClock& clock) noexcept {
 }
 
 void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept {
-  if (!started_) return;  // a stopped stream drops what arrives
+  // A stopped stream drops what arrives, by the datagram's time of arrival, not of reading: the
+  // sockets are read in the media tick (a stopped stream's RTCP socket only every kRtcpReadUs), so
+  // what a peer sent before start() (baresip's APP "PING" that opens the NAT pinhole) may still be
+  // waiting in the socket when the stream starts. It was never ours to count (invalid_packets_) or
+  // to latch on, as it was not when a network thread drained the sockets all the time.
+  if (!started_ || arrival_us < started_at_us_) return;
   // RFC 5761 §4 demultiplexing; applied on the RTP socket even without rtcp-mux, since RTP never
   // uses payload types 72–76 and some peers mux without saying so. SRTP and SRTCP leave the
   // first octets in clear (RFC 3711 §3.1, §3.4), so this works before unprotecting.

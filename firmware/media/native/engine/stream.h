@@ -176,6 +176,7 @@ class Stream {
   SocketAddress remote_rtcp_;
 
   bool started_ = false;
+  int64_t started_at_us_ = 0;  // datagrams that arrived before it are dropped (handle_datagram)
   uint32_t ssrc_ = 0;
 
   // SRTP (null: plain RTP). Wraps send_rtp / send_rtcp and the start of receive.

@@ -79,8 +79,10 @@ constexpr double kExpandShare = 0.5;
 /// Above the target by less than this, or below it by less than kExpandDeadbandUs, a frame plays as it
 /// is (no splice for nothing). Below is cheap (a frame that comes late is waited for), and the
 /// stretcher cuts whole pitch periods, often more than asked: a wide band below keeps an overshoot
-/// from being answered by a splice the other way.
-constexpr double kStretchDeadbandUs = 1'000;
+/// from being answered by a splice the other way. Above by 2 ms or less, no splice either: that is
+/// less than any pitch period, and a clean path whose play-out sits a little above its target would
+/// otherwise pay for a splice (and the search for it) every frame.
+constexpr double kStretchDeadbandUs = 2'000;
 constexpr double kExpandDeadbandUs = 5'000;
 /// The wait for a missing frame goes on in steps of 2.5 ms (a length every codec's concealment can
 /// produce: Opus PLC needs multiples of 2.5 ms) while at least this share of packets is later.

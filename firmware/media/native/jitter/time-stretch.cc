@@ -29,9 +29,14 @@ struct Splice {
 };
 
 /// The lag d in [d_lo, d_hi] and the point p in [0, n − d − len] where x[p, p+len) and
-/// x[p+d, p+d+len) are most alike (coarse, then refined); a lag away from `want` pays a little.
+/// x[p+d, p+d+len) are most alike; a lag away from `want` pays a little. The search is capped: a
+/// coarse pass on a 4 kHz grid (every candidate's similarity on every `step`-th sample, at most
+/// kMaxPoints positions of p), then d and p refined one after the other to the sample, never the
+/// full (d, p) square at the full rate (a 48 kHz frame would cost millions of products).
+constexpr size_t kMaxPoints = 48;
+
 Splice best_splice(const int16_t* x, size_t n, size_t want, size_t d_lo, size_t d_hi, size_t len, int sample_rate_hz) {
-  const size_t step = static_cast<size_t>(std::max(1, sample_rate_hz / 8000));
+  const size_t step = static_cast<size_t>(std::max(1, sample_rate_hz / 4000));
   auto score_at = [&](size_t p, size_t d, size_t stride) {
     const double off = std::abs(static_cast<double>(d) - static_cast<double>(want)) / static_cast<double>(std::max<size_t>(1, want));
     return similarity(x + p, x + p + d, len, stride) - 0.05 * off;
@@ -39,7 +44,9 @@ Splice best_splice(const int16_t* x, size_t n, size_t want, size_t d_lo, size_t 
   Splice best{0, want};
   double best_score = -1e9;
   for (size_t d = d_lo; d <= d_hi && d + len <= n; d += step) {
-    for (size_t p = 0; p + d + len <= n; p += step) {
+    const size_t span = n - d - len;  // p in [0, span]
+    const size_t p_step = std::max(step, (span + kMaxPoints - 1) / kMaxPoints);
+    for (size_t p = 0; p <= span; p += p_step) {
       const double s = score_at(p, d, step);
       if (s > best_score) {
         best_score = s;
@@ -48,14 +55,25 @@ Splice best_splice(const int16_t* x, size_t n, size_t want, size_t d_lo, size_t 
     }
   }
   if (step > 1) {
+    // Refine the lag at full resolution (the pitch period to the sample), then the point.
     const Splice coarse = best;
+    best_score = -1e9;
     for (size_t d = coarse.d > d_lo + step ? coarse.d - step + 1 : d_lo; d <= std::min(d_hi, coarse.d + step - 1); ++d) {
-      for (size_t p = coarse.p >= step ? coarse.p - step + 1 : 0; p <= coarse.p + step - 1 && p + d + len <= n; ++p) {
-        const double s = score_at(p, d, 1);
-        if (s > best_score) {
-          best_score = s;
-          best = {p, d};
-        }
+      if (coarse.p + d + len > n) break;
+      const double s = score_at(coarse.p, d, 1);
+      if (s > best_score) {
+        best_score = s;
+        best = {coarse.p, d};
+      }
+    }
+    const size_t d = best.d;
+    const size_t p0 = best.p;
+    for (size_t p = p0 >= step ? p0 - step + 1 : 0; p <= p0 + step - 1 && p + d + len <= n; p += std::max<size_t>(1, step / 4)) {
+      if (p == p0) continue;
+      const double s = score_at(p, d, 1);
+      if (s > best_score) {
+        best_score = s;
+        best = {p, d};
       }
     }
   }
@@ -80,6 +98,8 @@ size_t time_stretch(int16_t* pcm, size_t n, size_t m, size_t capacity, int sampl
   size_t len = std::clamp(want, rate_ms * 5 / 2, rate_ms * 5);
   len = std::min({len, kMaxStretchOverlap, n / 4});
   if (len == 0 || want > n / 2 || want + len > n) return n;
+  // A change under a millisecond is not worth a splice (the buffer asks again when it has grown).
+  if (!exact && want < rate_ms) return n;
   size_t d_lo = exact ? want : std::max<size_t>(1, want / 2);
   size_t d_hi = exact ? want : std::min({2 * want, n / 2, n - len});
   if (longer) d_hi = std::min(d_hi, capacity - n);
