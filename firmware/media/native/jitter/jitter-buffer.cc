@@ -452,6 +452,27 @@ struct JitterBuffer::State {
     free_slot(s);
   }
 
+  // The frame at play_ts is missing: conceal it, offering the next packet's in-band FEC (RFC 7587
+  // §3.2 / RFC 6716 §2.1.7: the next Opus packet may carry it) — or, when nothing has come for
+  // max_conceal_ms and nothing is queued, go silent: the sender is silent (DTX without CN), not losing packets.
+  template <typename Emit>
+  void conceal_missing(const Slot* next, Pulled& out, Emit& emit) {
+    if (next == nullptr && ts_us(conceal_run_ts) >= cfg.max_conceal_ms * 1000.0) {
+      phase = Phase::kSilence;
+      emit(Play::kSilence, play_ts, frame_ts);
+      play_ts += frame_ts;
+      return;
+    }
+    ++stats.concealed_frames;
+    emit(Play::kConceal, play_ts, frame_ts);
+    if (Slot* after = find_covering(play_ts + frame_ts); after != nullptr && after->ts == play_ts + frame_ts) {
+      out.fec_available = true;
+      out.payload.assign(&bytes[after->offset], &bytes[after->offset] + after->size);
+    }
+    conceal_run_ts += static_cast<int>(frame_ts);
+    play_ts += frame_ts;
+  }
+
   void put(const Packet& p);
   void pull(int64_t now_us, Pulled& out);
   void pull_stretch(int64_t now_us, Pulled& out);
@@ -720,23 +741,7 @@ void JitterBuffer::State::pull(int64_t now_us, Pulled& out) {
       play_ts += frame_ts;
       continue;
     }
-    if (next == nullptr && ts_us(conceal_run_ts) >= cfg.max_conceal_ms * 1000.0) {
-      // Nothing has come for a while and nothing is queued: the sender is silent (DTX without CN),
-      // not losing packets. Stop concealing.
-      phase = Phase::kSilence;
-      emit(Play::kSilence, play_ts, frame_ts);
-      play_ts += frame_ts;
-      return;
-    }
-    ++stats.concealed_frames;
-    emit(Play::kConceal, play_ts, frame_ts);
-    if (Slot* after = find_covering(play_ts + frame_ts); after != nullptr && after->ts == play_ts + frame_ts) {
-      // RFC 7587 §3.2 / RFC 6716 §2.1.7: the next Opus packet may carry this frame as in-band FEC.
-      out.fec_available = true;
-      out.payload.assign(&bytes[after->offset], &bytes[after->offset] + after->size);
-    }
-    conceal_run_ts += static_cast<int>(frame_ts);
-    play_ts += frame_ts;
+    conceal_missing(next, out, emit);
     return;
   }
   // Unreachable in practice (every pass consumes a packet or a frame of silence); stay safe.
@@ -851,21 +856,7 @@ void JitterBuffer::State::pull_stretch(int64_t now_us, Pulled& out) {
       play_ts += frame_ts;
       continue;
     }
-    if (next == nullptr && ts_us(conceal_run_ts) >= cfg.max_conceal_ms * 1000.0) {
-      // Nothing came for a while and nothing is queued: the sender is silent (DTX without CN).
-      phase = Phase::kSilence;
-      emit(Play::kSilence, play_ts, frame_ts);
-      play_ts += frame_ts;
-      return;
-    }
-    ++stats.concealed_frames;
-    emit(Play::kConceal, play_ts, frame_ts);
-    if (Slot* after = find_covering(play_ts + frame_ts); after != nullptr && after->ts == play_ts + frame_ts) {
-      out.fec_available = true;
-      out.payload.assign(&bytes[after->offset], &bytes[after->offset] + after->size);
-    }
-    conceal_run_ts += static_cast<int>(frame_ts);
-    play_ts += frame_ts;
+    conceal_missing(next, out, emit);
     return;
   }
   emit(Play::kSilence, play_ts, frame_ts);
