@@ -1,4 +1,5 @@
 // RFC 3428 instant messages: MESSAGE received (in or out of a dialog) answered and handed up as text, and MESSAGE sent with digest auth.
+import { hexId } from './contact.js';
 import type { Clock } from '../../util/clock.js';
 import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import { type Logger, silentLogger } from '../../util/log.js';
@@ -164,9 +165,8 @@ export class InstantMessaging {
     }
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > this.maxBodyBytes) return { ok: false, cause: 'too-large', status: 0, reason: `${bytes} bytes, more than the ${this.maxBodyBytes} allowed (RFC 3428 §7)` };
-    const hex = (n: number): string => Buffer.from(randomBytes(n)).toString('hex');
-    const callId = hex(16);
-    const fromTag = hex(8);
+    const callId = hexId(randomBytes(16));
+    const fromTag = hexId(randomBytes(8));
     const hop = a.outboundProxy ?? target;
     const exchange = digest.begin({ fromConfiguredServer: a.outboundProxy !== undefined || a.serverHosts.includes(hop.host.toLowerCase()), peerHost: hop.host });
     let cseq = 0;

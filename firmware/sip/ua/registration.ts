@@ -4,21 +4,16 @@ import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
 import { DigestClient, type RandomBytes } from '../auth/index.js';
-import { H, NameAddr, Params, type SipRequest, type SipResponse, SipUri, createRequest, uriEquals } from '../message/index.js';
+import { H, NameAddr, type SipRequest, type SipResponse, SipUri, createRequest, uriEquals } from '../message/index.js';
 import type { Account } from './account.js';
 import { RegistrationState, assertTransition } from './registration-state.js';
 import { DEFAULT_REGISTRATION_TIMING, type RandomFraction, type RegistrationTiming, backoffDelayMs, refreshDelayMs } from './registration-timing.js';
+import { type ContactAddress, contactUri, hexId } from './contact.js';
 import type { RequestSender } from './request-sender.js';
 
 export { RegistrationState } from './registration-state.js';
 
-/** Where this phone can be reached for the account: the transport's local address (the UA provides it). */
-export interface ContactAddress {
-  /** IP address (v4, or v6 without brackets) or host name. */
-  host: string;
-  port: number;
-  transport: 'udp' | 'tcp' | 'tls';
-}
+export type { ContactAddress } from './contact.js';
 
 /** Why a registration attempt failed. */
 export type RegistrationFailureCause =
@@ -95,9 +90,6 @@ export interface StopOptions {
  */
 const MAX_REQUESTS_PER_ATTEMPT = 6;
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
 
 /**
  * Registers one account and keeps it registered.
@@ -168,8 +160,8 @@ export class RegistrationClient {
     this.userAgent = options.userAgent;
     this.timing = { ...DEFAULT_REGISTRATION_TIMING, ...options.timing };
     this.requestedExpiresS = a.expiresS;
-    this.callId = hex(options.randomBytes(16));
-    this.fromTag = hex(options.randomBytes(8));
+    this.callId = hexId(options.randomBytes(16));
+    this.fromTag = hexId(options.randomBytes(8));
   }
 
   get state(): RegistrationState {
@@ -282,7 +274,7 @@ export class RegistrationClient {
       this.fail({ cause: 'no-local-address', statusCode: 0, reason: 'no local address for the Contact yet' }, RegistrationState.Backoff);
       return;
     }
-    const contact = this.contactUri(address);
+    const contact = contactUri(this.account.aor.user, address);
     // A binding at an address we left: remove it in the same request. With outbound the
     // registrar replaces it by instance id and reg-id by itself (RFC 5626 §6).
     const old = [this.registeredContact, this.pendingContact].filter((u): u is SipUri => u !== undefined && !uriEquals(u, contact) && !this.account.outbound);
@@ -445,12 +437,6 @@ export class RegistrationClient {
   }
 
   // --- building ---------------------------------------------------------------------------
-
-  private contactUri(address: ContactAddress): SipUri {
-    const host = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
-    const params = address.transport === 'udp' ? Params.EMPTY : Params.EMPTY.with('transport', address.transport);
-    return new SipUri({ user: this.account.aor.user, host, port: address.port, params });
-  }
 
   /** A REGISTER (RFC 3261 §10.2): To and From the AOR, our Call-ID, the next CSeq. */
   private register(bindings: readonly { uri: SipUri; expiresS: number; own: boolean }[], expiresS: number): SipRequest {

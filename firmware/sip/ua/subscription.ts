@@ -4,10 +4,10 @@ import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { DigestClient, type DigestExchange, type RandomBytes } from '../auth/index.js';
 import { Dialog, DialogState } from '../dialog/index.js';
-import { H, type MediaType, NameAddr, Params, type SipRequest, type SipResponse, SipUri, type Uri, createRequest, createResponse } from '../message/index.js';
+import { H, type MediaType, NameAddr, type SipRequest, type SipResponse, SipUri, type Uri, createRequest, createResponse } from '../message/index.js';
 import { type AnyServerTransaction, StateMachine, type TransitionTable } from '../transaction/index.js';
 import type { Account } from './account.js';
-import type { ContactAddress } from './registration.js';
+import { type ContactAddress, contactUri, hexId } from './contact.js';
 import { type RandomFraction, backoffDelayMs } from './registration-timing.js';
 import type { RequestOutcome, RequestSender } from './request-sender.js';
 
@@ -198,9 +198,6 @@ const FINAL_REASONS: readonly string[] = ['rejected', 'noresource', 'invariant']
 /** Termination reasons after which it subscribes again at once (RFC 6665 §4.1.3). */
 const AT_ONCE_REASONS: readonly string[] = ['deactivated', 'timeout'];
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
 
 function seconds(v: string | null | undefined): number | undefined {
   return v !== undefined && v !== null && /^\d{1,10}$/.test(v) ? Number(v) : undefined;
@@ -417,8 +414,8 @@ export class SubscriptionClient {
     this.clearTimers();
     this.forgetDialog();
     const gen = ++this.generation;
-    this.callIdValue = hex(this.randomBytes(16));
-    this.fromTag = hex(this.randomBytes(8));
+    this.callIdValue = hexId(this.randomBytes(16));
+    this.fromTag = hexId(this.randomBytes(8));
     this.cseq = 0;
     this.gotNotify = false;
     this.attempts++;
@@ -432,7 +429,7 @@ export class SubscriptionClient {
       this.retry({ cause: 'no-local-address', statusCode: 0, reason: 'no local address for the Contact yet' });
       return;
     }
-    this.contact = new NameAddr({ uri: contactUri(this.account, address) });
+    this.contact = new NameAddr({ uri: contactUri(this.account.aor.user, address) });
     const exchange = this.digest.begin(this.route(this.firstHop()));
     let expiresS = this.requestedExpiresS;
     for (let n = 0; n < MAX_REQUESTS_PER_ATTEMPT; n++) {
@@ -843,13 +840,6 @@ export class SubscriptionClient {
     if (from !== next.state) this.log.info({ from, to: next.state, why }, 'subscription state');
     this.events.emit('state', next);
   }
-}
-
-/** The Contact of our requests: the AOR's user at the transport's address (as REGISTER's). */
-export function contactUri(account: Account, address: ContactAddress): SipUri {
-  const host = address.host.includes(':') && !address.host.startsWith('[') ? `[${address.host}]` : address.host;
-  const params = address.transport === 'udp' ? Params.EMPTY : Params.EMPTY.with('transport', address.transport);
-  return new SipUri({ user: account.aor.user, host, port: address.port, params });
 }
 
 function sameHostPort(a: SipUri, b: SipUri): boolean {

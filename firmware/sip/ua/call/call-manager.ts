@@ -10,7 +10,7 @@ import { type AnyServerTransaction, InviteServerState, InviteServerTransaction, 
 import { ipEquals } from '../../transport/ip-address.js';
 import type { HostPort, InboundMessage, TransportProtocol } from '../../transport/transport.js';
 import type { Account } from '../account.js';
-import type { ContactAddress } from '../registration.js';
+import { type ContactAddress, contactUri } from '../contact.js';
 import type { SessionDescriptionHandlerFactory } from '../session-description.js';
 import type { FailoverRequestSender } from '../user-agent-sender.js';
 import { type CallEnvironment, type CallSettings, type RemoteIdentity, callerOf } from './call-environment.js';
@@ -161,9 +161,7 @@ export class CallManager implements CallEnvironment {
   contact(account: Account | undefined, protocol: TransportProtocol): NameAddr | undefined {
     const a = this.host.contactAddress(account, protocol);
     if (!a) return undefined;
-    const host = a.host.includes(':') && !a.host.startsWith('[') ? `[${a.host}]` : a.host;
-    const params = a.transport === 'udp' ? Params.EMPTY : Params.EMPTY.with('transport', a.transport);
-    return new NameAddr({ uri: new SipUri({ user: account?.aor.user, host, port: a.port, params }) });
+    return new NameAddr({ uri: contactUri(account?.aor.user, a) });
   }
 
   bind(dialog: Dialog, session: Session): void {
