@@ -62,42 +62,6 @@ export class RtpPortRange {
 }
 
 /**
- * The engine as the SDP handlers see it: every method is the engine's, except that streams get their
- * port from media.rtpPorts. The phone itself keeps the engine (tones, ring, audio path).
- */
-function rangedEngine(engine: MediaEngine, ports: RtpPortRange): MediaEngine {
-  return {
-    get clock() {
-      return engine.clock;
-    },
-    get sampleRateHz() {
-      return engine.sampleRateHz;
-    },
-    get closed() {
-      return engine.closed;
-    },
-    createStream: (options) => ports.createStream(engine, options),
-    playTone: (request) => engine.playTone(request),
-    stopTone: () => engine.stopTone(),
-    ring: (request) => engine.ring(request),
-    stopRing: () => engine.stopRing(),
-    joinConference: (streams) => engine.joinConference(streams),
-    splitConference: () => engine.splitConference(),
-    setAudioPath: (path) => engine.setAudioPath(path),
-    setGains: (gains) => engine.setGains(gains),
-    setMuted: (muted) => engine.setMuted(muted),
-    getAudioStats: () => engine.getAudioStats(),
-    advance: (ms) => engine.advance(ms),
-    nowMs: () => engine.nowMs(),
-    on: (type, listener) => engine.on(type, listener),
-    drainEvents: () => engine.drainEvents(),
-    ref: () => engine.ref(),
-    unref: () => engine.unref(),
-    close: () => engine.close(),
-  };
-}
-
-/**
  * SRTP of a call by its direction. The handler factory learns no account (SessionDescriptionContext
  * has none): an outgoing call is the first account's (the phone calls from it, UaCallService →
  * ua.call()); an incoming one takes the accounts' mode when they all have the same, else "optional"
@@ -160,11 +124,11 @@ export function sdpMediaOptions(config: OffhookConfig): Omit<SdpMediaHandlerOpti
  */
 export function mediaHandlerFactory(config: OffhookConfig, o: MediaHandlerSetup): SessionDescriptionHandlerFactory {
   const ports = o.ports ?? new RtpPortRange(config.media.rtpPorts.min, config.media.rtpPorts.max);
-  const engine = rangedEngine(o.engine, ports);
   const bindAddress = rtpBindAddress(config);
   const srtp = srtpModes(config);
   if (srtp.mixed) o.log.warn({ accounts: config.accounts.map((a) => a.srtp) }, 'accounts differ in srtp: incoming calls take SRTP as optional, outgoing calls use the first account\'s');
-  const base = { ...sdpMediaOptions(config), engine, bindAddress, log: o.log };
+  // Streams take their port from media.rtpPorts; everything else is the engine's.
+  const base = { ...sdpMediaOptions(config), engine: o.engine, createStream: (options: RtpStreamOptions) => ports.createStream(o.engine, options), bindAddress, log: o.log };
   return (context) => {
     const advertisedAddress = isWildcard(bindAddress) ? advertisedRtpAddress(o.ua, bindAddress === '::' ? 6 : 4) : bindAddress;
     const mode: SrtpMode = context.direction === 'outgoing' ? srtp.outgoing : srtp.incoming;

@@ -1,6 +1,6 @@
 // The SessionDescriptionHandler of a call: SDP offer/answer (firmware/sdp) driving one RTP stream of the media engine (firmware/media), as pjsua-lib joins pjsip and pjmedia.
 import { CODEC_CAPABILITIES, type CodecName, type CodecOptions } from '../media/codecs.js';
-import { MediaEngineError, type JitterOptions, type MediaDirection, type MediaEngine, type RtpStream, type Unsubscribe } from '../media/media-engine.js';
+import { MediaEngineError, type JitterOptions, type MediaDirection, type MediaEngine, type RtpStream, type RtpStreamOptions, type Unsubscribe } from '../media/media-engine.js';
 import {
   OfferAnswer,
   OfferAnswerState,
@@ -45,6 +45,11 @@ export interface SdpMediaHandlerOptions {
   advertisedAddress?: string;
   /** Local RTP port; 0 / absent: the kernel picks (an even one, RTCP on the next). */
   localPort?: number;
+  /**
+   * Makes the call's stream instead of engine.createStream(): the composition root picks the port
+   * from the configured RTP range this way (a bound port is kept when the stream is made again).
+   */
+  createStream?: ((options: RtpStreamOptions) => RtpStream) | undefined;
   /** Codecs in order of preference, by the engine's names. Default opus, PCMU, PCMA. */
   codecs?: readonly CodecName[];
   opus?: OpusPreference;
@@ -294,7 +299,8 @@ export class SdpMediaHandler implements SessionDescriptionHandler {
     current?.close();
     this.streamValue = undefined;
     const first = this.codecPreference[0] ?? 'PCMU';
-    const stream = this.engine.createStream({
+    const create = this.options.createStream ?? ((o: RtpStreamOptions) => this.engine.createStream(o));
+    const stream = create({
       local: { address: this.options.bindAddress, port },
       rtcpMux,
       latching: this.options.latching ?? false,
