@@ -211,8 +211,9 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipInst
   // two ports: baresip 1.0 also listens for TLS on sip_listen's port + 1 (a ctrl_tcp port chosen
   // there would fail with "Address already in use")
   const sipPort = await freePort({ protocols: ['udp', 'tcp'], count: 2 });
-  const rtpMin = await freePort({ protocols: ['udp'], count: 20 });
-  const ctrlPort = options.control === true ? await freePort({ protocols: ['tcp'] }) : undefined;
+  // Nothing is bound until baresip starts: each pick avoids the ports picked before it.
+  const rtpMin = await freePort({ protocols: ['udp'], count: 20, avoid: [sipPort, sipPort + 1] });
+  const ctrlPort = options.control === true ? await freePort({ protocols: ['tcp'], avoid: [sipPort, sipPort + 1] }) : undefined;
   const codecs = new Set(accounts.flatMap((a) => a.codecs ?? ['PCMU']));
   writeFileSync(join(runDir, 'config'), configText({ sipPort, rtpMin, rtpMax: rtpMin + 19, rate, record, ctrlPort, codecs, player: options.player ?? 'alsa,null', extra: options.extraConfig ?? [] }));
   writeFileSync(join(runDir, 'accounts'), `${accounts.map((a) => accountLine(a, options.ptimeMs ?? 20)).join('\n')}\n`);

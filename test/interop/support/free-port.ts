@@ -19,6 +19,8 @@ export interface FreePortOptions {
   maxPort?: number;
   /** Random picks to try before giving up. Default 50. */
   attempts?: number;
+  /** Ports already chosen for the same peer but not bound yet: the range returned contains none of them. */
+  avoid?: readonly number[];
 }
 
 function udpFree(host: string, port: number): Promise<boolean> {
@@ -59,7 +61,7 @@ export async function freePort(options: FreePortOptions = {}): Promise<number> {
   const attempts = options.attempts ?? 50;
   for (let i = 0; i < attempts; i++) {
     const first = min + Math.floor(Math.random() * (max - min + 2 - count));
-    let ok = true;
+    let ok = !(options.avoid ?? []).some((a) => a >= first && a < first + count);
     for (let p = first; p < first + count && ok; p++) ok = await isFree(host, p, protocols);
     if (ok) return first;
   }

@@ -156,8 +156,9 @@ async function prepare(options: SippOptions): Promise<Prepared> {
 
   const tcp = options.transport === 'tcp';
   const localPort = options.localPort ?? (await freePort({ protocols: tcp ? ['tcp'] : ['udp'] }));
-  const mediaPort = options.mediaPort ?? (await freePort({ protocols: ['udp'], count: 4 }));
-  const controlPort = await freePort({ protocols: ['udp'] });
+  // Nothing is bound until SIPp starts: each pick avoids the ports picked before it (SIP and media once got the same one).
+  const mediaPort = options.mediaPort ?? (await freePort({ protocols: ['udp'], count: 4, avoid: [localPort] }));
+  const controlPort = await freePort({ protocols: ['udp'], avoid: [localPort, mediaPort, mediaPort + 1, mediaPort + 2, mediaPort + 3] });
   const files = {
     stdout: join(runDir, 'stdout.log'),
     stderr: join(runDir, 'stderr.log'),
