@@ -382,7 +382,10 @@ void Engine::update_stream(uint32_t id, const StreamMedia& media) {
 void Engine::start_stream(uint32_t id) {
   check_open();
   std::lock_guard<std::mutex> guard(mutex_);
-  find(id)->start(now_us());
+  const std::shared_ptr<Stream> stream = find(id);
+  // The virtual clock reads every socket in every tick: nothing of before start() is left waiting.
+  if (!stream->started() && clock_ != ClockMode::kVirtual) stream->discard_waiting();
+  stream->start(now_us());
 }
 
 void Engine::stop_stream(uint32_t id) {

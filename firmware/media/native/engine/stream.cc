@@ -413,6 +413,21 @@ void Stream::receive(int fd, const ArrivalClock& clock) noexcept {
   }
 }
 
+void Stream::discard_waiting() noexcept {
+  held_rtp_.size = 0;
+  held_rtcp_.size = 0;
+  alignas(8) uint8_t buffer[2048];
+  SocketAddress from;
+  for (UdpSocket* socket : {&rtp_socket_, &rtcp_socket_}) {
+    if (!socket->is_open()) continue;
+    int64_t kernel_ns = 0;
+    // Bounded: a flood cannot hold the engine's lock (what is left is dropped by arrival time).
+    for (int i = 0; i < 4 * kMaxDatagramsPerRead; ++i) {
+      if (socket->receive(buffer, sizeof buffer, from, kernel_ns) < 0) break;
+    }
+  }
+}
+
 void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept {
   // A stopped stream drops what arrives, by the datagram's time of arrival, not of reading: the
   // sockets are read in the media tick (a stopped stream's RTCP socket only every kRtcpReadUs), so

@@ -140,6 +140,11 @@ class Stream {
 
   // ---- network (media thread, each tick): reads everything waiting on the socket with that fd.
   void receive(int fd, const ArrivalClock& clock) noexcept;
+  /// Realtime, when a stopped stream starts: reads and drops everything waiting on its sockets. It
+  /// arrived before start() and is not the started stream's; the kernel's arrival stamp cannot say
+  /// so on its own (the first datagrams after a system's first timestamping socket opens are stamped
+  /// when read, as the kernel enables receive timestamps in deferred work).
+  void discard_waiting() noexcept;
 
  private:
   void configure_media(const StreamMedia& media);
