@@ -3,9 +3,10 @@ import type { Clock, TimerHandle } from '../../util/clock.js';
 import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
-import { DigestClient, type RandomBytes } from '../auth/index.js';
+import { DigestClient } from '../auth/index.js';
 import { H, NameAddr, type SipRequest, type SipResponse, SipUri, createRequest, uriEquals } from '../message/index.js';
 import type { Account } from './account.js';
+import type { AccountClientOptions } from './account-client.js';
 import { RegistrationState, assertTransition } from './registration-state.js';
 import { DEFAULT_REGISTRATION_TIMING, type RandomFraction, type RegistrationTiming, backoffDelayMs, refreshDelayMs } from './registration-timing.js';
 import { type ContactAddress, contactUri, hexId } from './contact.js';
@@ -59,23 +60,7 @@ export type RegistrationEvents = {
   state: [RegistrationStatus];
 };
 
-export interface RegistrationClientOptions {
-  account: Account;
-  sender: RequestSender;
-  clock: Clock;
-  /** Jitter of refreshes and retries. */
-  random: RandomFraction;
-  /** Call-ID, From tag, cnonce. */
-  randomBytes: RandomBytes;
-  /** The local address to put in Contact; undefined while the transport is not ready. */
-  contactAddress: () => ContactAddress | undefined;
-  /** Default: a DigestClient for the account (its realms, its registrar and proxy hosts). */
-  digest?: DigestClient | undefined;
-  logger?: Logger | undefined;
-  /** User-Agent header value, when set. */
-  userAgent?: string | undefined;
-  timing?: Partial<RegistrationTiming> | undefined;
-}
+export type RegistrationClientOptions = AccountClientOptions<RegistrationTiming>;
 
 export interface StopOptions {
   /** Send REGISTER with expires 0 first (default true). */

@@ -7,6 +7,7 @@ import { Dialog, DialogState } from '../dialog/index.js';
 import { H, type MediaType, NameAddr, type SipRequest, type SipResponse, SipUri, type Uri, createRequest, createResponse } from '../message/index.js';
 import { type AnyServerTransaction, StateMachine, type TransitionTable } from '../transaction/index.js';
 import type { Account } from './account.js';
+import type { AccountClientOptions } from './account-client.js';
 import { type ContactAddress, contactUri, hexId } from './contact.js';
 import { type RandomFraction, backoffDelayMs } from './registration-timing.js';
 import type { RequestOutcome, RequestSender } from './request-sender.js';
@@ -155,9 +156,7 @@ export function subscriptionRefreshDelayMs(expiresS: number, timing: Pick<Subscr
   return Math.round(Math.max(Math.min(ms - timing.refreshMarginMs, ms * timing.refreshFraction), ms / 2));
 }
 
-export interface SubscriptionClientOptions {
-  /** The account whose identity (From), credentials and outbound proxy the subscription uses. */
-  account: Account;
+export interface SubscriptionClientOptions extends AccountClientOptions<SubscriptionTiming> {
   /** The resource: Request-URI and To of the SUBSCRIBE (RFC 6665 §4.1.2.1); the AOR for MWI. */
   target: Uri;
   /** The event package (Event header, RFC 6665 §8.2.1), e.g. "message-summary". */
@@ -168,19 +167,6 @@ export interface SubscriptionClientOptions {
   accept: readonly string[];
   /** Interval asked for, seconds (Expires). */
   expiresS: number;
-  sender: RequestSender;
-  clock: Clock;
-  /** Jitter of retries. */
-  random: RandomFraction;
-  /** Call-IDs, tags, cnonces. */
-  randomBytes: RandomBytes;
-  /** The local address to put in Contact; undefined while the transport is not ready. */
-  contactAddress: () => ContactAddress | undefined;
-  /** Share the registration's (RegistrationClient.digest) so that realms and nonces are shared. Default: a new one for the account. */
-  digest?: DigestClient | undefined;
-  logger?: Logger | undefined;
-  userAgent?: string | undefined;
-  timing?: Partial<SubscriptionTiming> | undefined;
 }
 
 export interface SubscriptionStopOptions {
