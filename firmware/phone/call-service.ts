@@ -94,10 +94,18 @@ export interface VoicemailSummary {
   oldMessages: number;
 }
 
+/** A call the SIP side turned away without ringing (do-not-disturb, or no room for another call). */
+export interface RefusedCall {
+  remote: { displayName: string | undefined; number: string };
+  reason: 'dnd' | 'busy';
+}
+
 // A type, not an interface: Emitter needs an implicit index signature.
 export type CallServiceEvents = {
   /** A call came in and rings. */
   incoming: [IncomingCall];
+  /** A call came in and was refused without ringing: the call history lists it as missed. */
+  refused: [RefusedCall];
   /** The registration of a line changed: redraw the idle screen. */
   registration: [];
   /** A voicemail summary arrived. */

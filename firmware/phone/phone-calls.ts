@@ -1,6 +1,7 @@
 // The calls under the phone's keys: dialing with the dial plan, placing and answering calls, hold, swap, call waiting, conference, transfer, hanging up, and what each end shows.
 import type { SessionOutcome } from '../sip/ua/index.js';
-import { CallServiceError, type CallSession, type IncomingCall } from './call-service.js';
+import type { CallRecord } from './call-history.js';
+import { CallServiceError, type CallSession, type IncomingCall, type RefusedCall } from './call-service.js';
 import { outcomeDetail, outcomeView } from './call-screens.js';
 import { DigitCollector } from './dial-plan.js';
 import { PhoneCall } from './phone-call.js';
@@ -185,6 +186,16 @@ export abstract class PhoneCalls extends PhoneCore {
     }
     void this.render();
     return call;
+  }
+
+  /** A call the SIP side refused without ringing (DND, busy): missed, as desk phones list it. */
+  protected onRefused(call: RefusedCall): void {
+    const number = call.remote.number;
+    const name = this.o.phonebook?.nameFor(number) ?? call.remote.displayName;
+    const record: CallRecord = { direction: 'incoming', number, startedAt: this.o.clock.wallNow(), outcome: 'missed' };
+    if (name !== undefined) record.name = name.slice(0, 256);
+    this.o.history?.add(record);
+    void this.render();
   }
 
   protected answer(speaker: boolean): void {

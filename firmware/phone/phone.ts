@@ -34,6 +34,7 @@ export class Phone extends PhoneFeatures {
   override start(): Promise<void> {
     if (this.o.calls) this.unsubscribe.push(this.o.calls.on('incoming', (c) => void this.onIncoming(c)));
     if (this.o.calls) this.unsubscribe.push(this.o.calls.on('call', (c) => this.adopt(c)));
+    if (this.o.calls) this.unsubscribe.push(this.o.calls.on('refused', (r) => this.onRefused(r)));
     return super.start();
   }
 

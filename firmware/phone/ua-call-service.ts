@@ -164,6 +164,9 @@ export class UaCallService implements CallService {
     const directory = o.directory ?? {};
     this.resolve = (target) => (Object.hasOwn(directory, target) ? (directory[target] ?? target) : target);
     this.unsubscribe.push(o.ua.on('incoming', (s) => this.events.emit('incoming', new UaIncomingCall(s, o.statsOf, this.resolve))));
+    this.unsubscribe.push(
+      o.ua.on('refused', (r) => this.events.emit('refused', { remote: { displayName: r.caller.displayName, number: r.caller.number }, reason: r.reason })),
+    );
     this.unsubscribe.push(o.ua.on('registration', () => this.events.emit('registration')));
     // Calls the UA makes itself in place of one of ours: a transfer followed, a Replaces answered.
     this.unsubscribe.push(

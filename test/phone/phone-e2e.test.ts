@@ -110,6 +110,24 @@ describe('two phones on the loopback network', () => {
     expect(alice.board.history.list('dialed')[0]?.outcome).toBe('cancelled');
   });
 
+  it('do-not-disturb: the user agent refuses the call without ringing, and the history lists it as missed', async () => {
+    const n = net();
+    const alice = await desk(n, '1001', 'Alice');
+    const bob = await desk(n, '1002', 'Bob');
+    await bob.board.keys('B'); // the idle screen's DND softkey
+    await run(n, bob.board);
+    expect(bob.board.settings.settings.dnd).toBe(true);
+    await alice.board.lift();
+    await alice.board.keys('1002#');
+    await run(n, alice.board);
+    expect(bob.board.phone.currentState).toBe(PhoneState.Idle);
+    expect(bob.board.hw.ringer?.ringing).toBe(false);
+    expect(alice.board.lcd()[0]).toBe('Unavailable'); // DND answers 480 by default
+    expect(bob.board.history.list('missed')[0]).toMatchObject({ direction: 'incoming', number: '1001', name: 'Alice', outcome: 'missed' });
+    await run(n, bob.board, 5000); // the "DND on" notice gives way to the indicators
+    expect(bob.board.lcd()[1]).toMatch(/1 missed/);
+  });
+
   it('hold and resume go through the user agent (re-INVITE); the media direction of the peer follows', async () => {
     const n = net();
     const alice = await desk(n, '1001', 'Alice');

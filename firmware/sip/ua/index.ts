@@ -38,7 +38,7 @@ export { RegistrationStateError } from './registration-state.js';
 export { DEFAULT_REGISTRATION_TIMING, type RegistrationTiming } from './registration-timing.js';
 export type { RequestOutcome, RequestSender } from './request-sender.js';
 export type { SessionBody, SessionBodyRefusal, SessionBodyVerdict, OfferOptions, SessionDescriptionHandler, SessionDescriptionContext, SessionDescriptionHandlerFactory } from './session-description.js';
-export { CallManager, type CallManagerHost, type CallOptions, type CallRequestOptions, CallTargetError, type DoNotDisturb, type IncomingCallInfo, targetUri } from './call/call-manager.js';
+export { CallManager, type CallManagerHost, type CallOptions, type CallRequestOptions, CallTargetError, type DoNotDisturb, type IncomingCallInfo, type RefusedCall, targetUri } from './call/call-manager.js';
 export { type RemoteIdentity, callerOf, numberOf } from './call/call-environment.js';
 export { type InDialogRequestHandler, Session, type SessionEvents, type SessionProgress } from './call/session.js';
 export type { DtmfMode, HoldState, MidCallOptions, ReofferMethod, SessionDtmfEvent, SessionModifyResult } from './call/session-features.js';

@@ -9,7 +9,7 @@ import type { ListenConfig, NetworkTransportOptions } from '../transport/network
 import type { TlsClientOptions } from '../transport/tls-config.js';
 import type { HostPort, SipTransport } from '../transport/transport.js';
 import type { AccountSettings } from './account.js';
-import type { CallOptions } from './call/call-manager.js';
+import type { CallOptions, RefusedCall } from './call/call-manager.js';
 import type { IncomingSession } from './call/incoming-session.js';
 import type { RegistrationStatus } from './registration.js';
 import type { RegistrationTiming } from './registration-timing.js';
@@ -101,6 +101,8 @@ export type UserAgentEvents = {
   trace: [TraceRecord];
   /** A call came in and passed the checks (it rings: 180 was sent unless calls.autoRing is false). */
   incoming: [IncomingSession];
+  /** A call that passed the ghost-call checks but was turned away by do-not-disturb or busy, without ringing. */
+  refused: [RefusedCall];
   /** An account's message summary (RFC 3842): from its subscription, or an unsolicited NOTIFY of its registrar or proxy. */
   mwi: [MwiSummary];
   /** A text MESSAGE (RFC 3428) from the registrar or proxy (or anyone with calls.acceptCallsFrom 'any'), or within a call. */

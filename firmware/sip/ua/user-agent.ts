@@ -168,6 +168,7 @@ export class UserAgent {
         contactAddress: (account, protocol) => this.contactAddress(account, protocol),
         flowTarget: (id) => this.flows.targetOf(id),
         onIncoming: (session) => this.events.emit('incoming', session),
+        onRefused: (call) => this.events.emit('refused', call),
       },
       options.calls,
     );

@@ -35,6 +35,9 @@ class DirectDial implements CallService {
   splitConference(): void {
     this.inner.splitConference();
   }
+  setDoNotDisturb(on: boolean): void {
+    this.inner.setDoNotDisturb(on);
+  }
 }
 
 export interface Desk {

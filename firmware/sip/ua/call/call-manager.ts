@@ -32,6 +32,14 @@ export interface IncomingCallInfo {
   source: HostPort;
 }
 
+/** An incoming call the manager turned away before it rang (RefusedCall.reason says why). */
+export interface RefusedCall {
+  accountId: string | undefined;
+  caller: RemoteIdentity;
+  /** 'dnd': do-not-disturb answered it (486 or 480); 'busy': the phone had no room for it (486). */
+  reason: 'dnd' | 'busy';
+}
+
 /** Do-not-disturb: off, or the status every incoming call gets (486 Busy Here or 480 Temporarily Unavailable). */
 export type DoNotDisturb = false | 486 | 480;
 
@@ -92,6 +100,8 @@ export interface CallManagerHost {
   flowTarget(accountId: string): ServerTarget | undefined;
   /** The phone takes the call ('incoming' event). */
   onIncoming(session: IncomingSession): void;
+  /** A call from a server of ours was refused by do-not-disturb or busy: the phone logs it as missed. */
+  onRefused(call: RefusedCall): void;
 }
 
 /** A call target that cannot be dialled (no account for a bare number, a URI that does not parse). */
@@ -307,6 +317,7 @@ export class CallManager implements CallEnvironment {
     if (this.dnd !== false && !replaced) {
       this.log.info({ source, status: this.dnd }, 'incoming call refused: do not disturb');
       tx.reply(this.dnd, { headers: server403 });
+      this.host.onRefused({ accountId: info.accountId, caller, reason: 'dnd' });
       return;
     }
     const active = this.calls;
@@ -314,6 +325,7 @@ export class CallManager implements CallEnvironment {
     if (busy) {
       this.log.info({ source, active: active.length }, 'incoming call refused: busy');
       tx.reply(486, { headers: server403 });
+      this.host.onRefused({ accountId: info.accountId, caller, reason: 'busy' });
       return;
     }
     const factory = this.options.sessionDescriptionHandlerFactory;

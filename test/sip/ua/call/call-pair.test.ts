@@ -1,6 +1,6 @@
 // Two UserAgents calling each other on the loopback network (virtual clock): ring, answer, hang up either way, cancel, reject, busy, do-not-disturb, no answer.
 import { describe, expect, it } from 'vitest';
-import { SessionState, UA_METHODS } from '../../../../firmware/sip/ua/index.js';
+import { type RefusedCall, SessionState, UA_METHODS } from '../../../../firmware/sip/ua/index.js';
 import { net, phone, settle } from './call-fixture.js';
 
 async function pair(options: Parameters<typeof phone>[3] = {}) {
@@ -91,6 +91,8 @@ describe('calls between two UserAgents', () => {
     const alice = await phone(n, '10.0.0.1', 'alice');
     const carol = await phone(n, '10.0.0.3', 'carol');
     const bob = await phone(n, '10.0.0.2', 'bob');
+    const refused: RefusedCall[] = [];
+    bob.ua.on('refused', (r) => refused.push(r));
     const first = alice.ua.call('sip:bob@10.0.0.2');
     await settle(n);
     await bob.incoming[0]!.accept();
@@ -99,6 +101,7 @@ describe('calls between two UserAgents', () => {
     await settle(n);
     expect(await second.ended).toMatchObject({ kind: 'busy', status: 486 });
     expect(bob.incoming).toHaveLength(1);
+    expect(refused.map((r) => [r.reason, r.caller.number])).toEqual([['busy', 'carol']]);
     expect(first.state).toBe(SessionState.Confirmed);
   });
 
@@ -121,6 +124,8 @@ describe('calls between two UserAgents', () => {
 
   it('do-not-disturb answers 480 (or 486) without ringing', async () => {
     const { n, alice, bob } = await pair({ calls: { doNotDisturb: 480 } });
+    const refused: RefusedCall[] = [];
+    bob.ua.on('refused', (r) => refused.push(r));
     const call = alice.ua.call('sip:bob@10.0.0.2');
     await settle(n);
     expect(await call.ended).toMatchObject({ kind: 'unavailable', status: 480 });
@@ -130,6 +135,8 @@ describe('calls between two UserAgents', () => {
     alice.ua.call('sip:bob@10.0.0.2');
     await settle(n);
     expect(bob.incoming).toHaveLength(1);
+    // The two refused calls were reported (the phone lists them as missed); the one that rang was not.
+    expect(refused.map((r) => [r.reason, r.caller.number])).toEqual([['dnd', 'alice'], ['dnd', 'alice']]);
   });
 
   it('nobody answers: 480 after the no-answer timeout (missed call)', async () => {
