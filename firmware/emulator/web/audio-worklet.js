@@ -23,10 +23,10 @@ class OffhookAudio extends AudioWorkletProcessor {
     this.windowSeen = 0;
     this.windowMin = Infinity;
     this.slack = ms(20);
-    // The last second played, for the page's probe (tests and debugging).
-    this.recent = new Float32Array(sampleRate);
+    // The last two seconds played, for the page's probe (tests and debugging).
+    this.recent = new Float32Array(2 * sampleRate);
     this.recentAt = 0;
-    this.stats = { receivedSamples: 0, playedSamples: 0, silentSamples: 0, underruns: 0, overflowSamples: 0, trimmedSamples: 0, capturedFrames: 0 };
+    this.stats = { receivedSamples: 0, playedSamples: 0, silentSamples: 0, underruns: 0, lastUnderrunS: -1, overflowSamples: 0, trimmedSamples: 0, capturedFrames: 0 };
     this.port.onmessage = (event) => this.onMessage(event.data);
   }
 
@@ -42,7 +42,7 @@ class OffhookAudio extends AudioWorkletProcessor {
       const recent = new Float32Array(this.recent.length);
       recent.set(this.recent.subarray(this.recentAt));
       recent.set(this.recent.subarray(0, this.recentAt), this.recent.length - this.recentAt);
-      this.port.postMessage({ type: 'probe', id: m.id, sampleRate, queued: this.size, stats: { ...this.stats }, recent }, [recent.buffer]);
+      this.port.postMessage({ type: 'probe', id: m.id, sampleRate, currentTime, queued: this.size, stats: { ...this.stats }, recent }, [recent.buffer]);
     }
   }
 
@@ -94,6 +94,7 @@ class OffhookAudio extends AudioWorkletProcessor {
       this.size -= played;
       if (played < n) {
         this.stats.underruns++;
+        this.stats.lastUnderrunS = currentTime;
         this.priming = true;
       } else {
         this.windowMin = Math.min(this.windowMin, this.size);

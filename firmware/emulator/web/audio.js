@@ -221,7 +221,7 @@ export class PageAudio {
   }
 
   /**
-   * What the worklet has played: its counters and the last second of its output (as the sound card
+   * What the worklet has played: its counters and the last two seconds of its output (as the sound card
    * got it), with the context's state. For tests and debugging (window.offhookAudio.probe()).
    */
   probe() {
@@ -231,6 +231,7 @@ export class PageAudio {
       this.probes.set(id, (msg) =>
         resolve({
           sampleRate: msg.sampleRate,
+          currentTime: msg.currentTime,
           contextState: this.ctx.state,
           owner: this.owner ? this.owner.ext : null,
           mic: this.mic,
