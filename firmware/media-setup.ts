@@ -64,8 +64,8 @@ function processingOf(p: AudioPathConfig): AudioProcessingOptions {
 /**
  * The engine's options. The device is media.audio when the config has one, else the board
  * profile's `audio` (ALSA on a real board; the emulator board's is "null": silence in, nothing out,
- * and a config with `media.audio: {backend: file, capture: mic.wav, playback: speaker.wav}` gives it
- * a microphone and a speaker). The engine runs at 48 kHz when Opus may go fullband, else 16 kHz.
+ * and a config's `media.audio` gives it a microphone and a speaker: `browser` the emulator page's,
+ * through the engine's `external` backend; `alsa` the desktop's; `file` WAV files). The engine runs at 48 kHz when Opus may go fullband, else 16 kHz.
  * The engine has one device: a path's own `audio` is not supported yet (logged by startMedia). The
  * calibration gains (micGainDb, speakerGainDb) are set on the engine by EngineAudioControls
  * (audio-controls.ts), with the volume steps on top.
