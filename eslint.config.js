@@ -47,11 +47,25 @@ export default tseslint.config(
   {
     // The emulator's page: browser JavaScript served as it is, outside the TypeScript program.
     files: ['firmware/emulator/web/**/*.js'],
+    ignores: ['firmware/emulator/web/audio-worklet.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'module',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', WebSocket: 'readonly', CSS: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', atob: 'readonly', fetch: 'readonly' },
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', WebSocket: 'readonly', CSS: 'readonly', URLSearchParams: 'readonly',
+        setTimeout: 'readonly', clearTimeout: 'readonly', atob: 'readonly', fetch: 'readonly', AudioContext: 'readonly', AudioWorkletNode: 'readonly',
+      },
+    },
+  },
+  {
+    // Its audio worklet runs in the AudioWorkletGlobalScope: no window, its own globals.
+    files: ['firmware/emulator/web/audio-worklet.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: { AudioWorkletProcessor: 'readonly', registerProcessor: 'readonly', sampleRate: 'readonly', currentTime: 'readonly' },
     },
   },
   {

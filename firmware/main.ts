@@ -171,7 +171,12 @@ export async function startPhone(o: StartOptions): Promise<RunningPhone> {
     ui = new TerminalUi({ panel, input: o.stdin, output: o.stdout, clock: o.clock, glyphSymbols: GLYPH_SLOTS.map((n) => TERMINAL_GLYPHS[n]), onQuit: () => void stop() });
     ui.start();
   }
-  const shown = phones.flatMap((p) => (p.hardware.panel ? [{ name: p.name, firstAor: p.config.accounts[0]?.aor, panel: p.hardware.panel, status: p.status }] : []));
+  const shown = phones.flatMap((p) => (p.hardware.panel ? [{ name: p.name, firstAor: p.config.accounts[0]?.aor, panel: p.hardware.panel, status: p.status, audio: p.browserAudio }] : []));
+  if (!o.web?.page) {
+    for (const p of phones.filter((ph) => ph.browserAudio !== undefined)) {
+      log.warn({ phone: p.name }, 'media.audio.backend is browser, but no emulator page is served (--ui web): the phone hears silence and its speaker goes nowhere');
+    }
+  }
   if (shown.length > 0 && o.web) {
     const settings = { settings: o.web, phones: shown, clock: o.clock, log, announce: (line: string) => o.stdout.write(line) };
     web = await startEmulatorServer(settings).catch(async (err: unknown) => {

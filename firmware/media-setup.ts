@@ -2,6 +2,7 @@
 import type { BoardProfile } from './config/board-schema.js';
 import type { OffhookConfig } from './config/config-schema.js';
 import type { AudioBackendConfig, AudioPathConfig } from './config/media-config-schema.js';
+import type { BrowserAudioPort } from './emulator/browser-audio.js';
 import type { AudioBackendOptions, AudioPath, AudioProcessingOptions, MediaEngine, MediaEngineOptions } from './media/media-engine.js';
 import { loadNativeAddon, type NativeAddon } from './media/native-addon.js';
 import { NativeMediaEngine } from './media/native-media-engine.js';
@@ -25,7 +26,10 @@ function backendOf(a: AudioBackendConfig): AudioBackendOptions {
         backend: 'file',
         ...(a.capture !== undefined ? { capture: { wavPath: a.capture, loop: a.loop } } : {}),
         ...(a.playback !== undefined ? { playbackWavPath: a.playback } : {}),
+        ...(a.echo !== undefined ? { echo: { gainDb: a.echo.gainDb, delayMs: a.echo.delayMs } } : {}),
       };
+    case 'browser':
+      return { backend: 'external', capturePrerollMs: a.prerollMs, captureBufferMs: a.bufferMs };
     case 'null':
       return { backend: 'null' };
   }
@@ -60,8 +64,8 @@ function processingOf(p: AudioPathConfig): AudioProcessingOptions {
 /**
  * The engine's options. The device is media.audio when the config has one, else the board
  * profile's `audio` (ALSA on a real board; the emulator board's is "null": silence in, nothing out,
- * and a config with `media.audio: {backend: file, capture: mic.wav, playback: speaker.wav}` gives it
- * a microphone and a speaker). The engine runs at 48 kHz when Opus may go fullband, else 16 kHz.
+ * and a config's `media.audio` gives it a microphone and a speaker: `browser` the emulator page's,
+ * through the engine's `external` backend; `alsa` the desktop's; `file` WAV files). The engine runs at 48 kHz when Opus may go fullband, else 16 kHz.
  * The engine has one device: a path's own `audio` is not supported yet (logged by startMedia). The
  * calibration gains (micGainDb, speakerGainDb) are set on the engine by EngineAudioControls
  * (audio-controls.ts), with the volume steps on top.
@@ -89,6 +93,11 @@ export interface MediaSetupOptions {
 export interface MediaSetup {
   /** Undefined when there is no engine (the addon could not be loaded): calls cannot have media. */
   engine: MediaEngine | undefined;
+  /**
+   * The engine's microphone and speaker for the emulator's page, when the config says
+   * `media.audio.backend: browser` and the engine runs it (not after a fall-back to `null`).
+   */
+  browserAudio: BrowserAudioPort | undefined;
   /** What is wrong with the audio, for the LCD ("No audio: ..."); undefined when nothing is. */
   problem(): string | undefined;
   close(): void;
@@ -115,14 +124,14 @@ export function startMedia(o: MediaSetupOptions): MediaSetup {
   for (const [path, p] of Object.entries(paths)) {
     if (p.audio !== undefined) log.warn({ path }, 'media.paths.*.audio is not supported yet: every path uses media.audio (or the board\'s)');
   }
-  if (o.engine) return { engine: o.engine, problem: () => undefined, close: () => o.engine?.close() };
+  if (o.engine) return { engine: o.engine, browserAudio: browserAudioOf(o.config, o.engine), problem: () => undefined, close: () => o.engine?.close() };
 
   let addon: Pick<NativeAddon, 'engine'>;
   try {
     addon = (o.addon ?? loadNativeAddon)();
   } catch (err) {
     log.error({ err: message(err) }, 'the media engine cannot be loaded: calls have no media');
-    return { engine: undefined, problem: () => 'No audio engine', close: () => undefined };
+    return { engine: undefined, browserAudio: undefined, problem: () => 'No audio engine', close: () => undefined };
   }
   const options = mediaEngineOptions(o.config, o.board);
   let engine: NativeMediaEngine;
@@ -136,7 +145,7 @@ export function startMedia(o: MediaSetupOptions): MediaSetup {
       engine = new NativeMediaEngine({ ...options, audio: { backend: 'null' }, addon });
     } catch (err2) {
       log.error({ err: message(err2) }, 'the media engine cannot start: calls have no media');
-      return { engine: undefined, problem: () => 'No audio engine', close: () => undefined };
+      return { engine: undefined, browserAudio: undefined, problem: () => 'No audio engine', close: () => undefined };
     }
   }
   let deviceProblem: string | undefined;
@@ -154,7 +163,24 @@ export function startMedia(o: MediaSetupOptions): MediaSetup {
   log.info({ backend: options.audio.backend, sampleRateHz: engine.sampleRateHz }, 'media engine started');
   return {
     engine,
+    browserAudio: browserAudioOf(o.config, engine),
     problem: () => deviceProblem ?? startProblem,
     close: () => engine.close(),
+  };
+}
+
+/**
+ * The page's end of an engine on the `external` backend (config `browser`): what the emulator's web
+ * server pushes and plays (firmware/emulator/browser-audio.ts). Undefined for any other backend.
+ */
+export function browserAudioOf(config: OffhookConfig, engine: MediaEngine): BrowserAudioPort | undefined {
+  if (config.media.audio?.backend !== 'browser' || engine.getAudioStats().backend !== 'external') return undefined;
+  return {
+    sampleRateHz: engine.sampleRateHz,
+    pushCapture: (pcm) => {
+      if (!engine.closed) engine.pushCapture(pcm);
+    },
+    onPlayback: (listener) => engine.on('playback', (e) => listener(e.pcm)),
+    createResampler: (inRateHz, outRateHz) => engine.createResampler(inRateHz, outRateHz),
   };
 }

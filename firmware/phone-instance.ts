@@ -4,6 +4,7 @@ import { SdpMediaHandler } from './call/sdp-media-handler.js';
 import { callOptions, dndStatus, mediaHandlerFactory } from './call-setup.js';
 import type { BoardProfile } from './config/board-schema.js';
 import type { OffhookConfig } from './config/config-schema.js';
+import type { BrowserAudioPort } from './emulator/browser-audio.js';
 import type { PhoneStatusSource } from './emulator/phone-status.js';
 import { userAgentStatus } from './emulator/start-server.js';
 import { buildHardware, type Hardware } from './hardware.js';
@@ -46,6 +47,8 @@ export interface PhoneInstance {
   readonly ua: UserAgent | undefined;
   /** The media engine, undefined when it could not be loaded (then calls have no media). */
   readonly media: MediaEngine | undefined;
+  /** The engine's microphone and speaker for the emulator's page (`media.audio.backend: browser`). */
+  readonly browserAudio: BrowserAudioPort | undefined;
   /** The user agent as the phone's call service. */
   readonly calls: UaCallService | undefined;
   /** Call history and settings under the state directory. */
@@ -176,6 +179,7 @@ export async function startPhoneInstance(o: PhoneInstanceOptions): Promise<Phone
     hardware,
     ua: agent,
     media: media.engine,
+    browserAudio: media.browserAudio,
     calls,
     stores,
     phone,

@@ -120,6 +120,31 @@ describe('the setup helpers', () => {
     expect(o.sampleRateHz).toBe(16000);
   });
 
+  it('media: browser audio is the engine\'s external backend, with a port for the emulator\'s page; an echo test phone is file with an echo', () => {
+    const browser = configFrom(['media:', '  audio: { backend: browser, prerollMs: 60 }']);
+    expect(mediaEngineOptions(browser, emulator).audio).toEqual({ backend: 'external', capturePrerollMs: 60, captureBufferMs: 300 });
+    const echo = configFrom(['media:', '  audio: { backend: file, echo: { delayMs: 300, gainDb: -3 } }']);
+    expect(mediaEngineOptions(echo, emulator).audio).toEqual({ backend: 'file', echo: { delayMs: 300, gainDb: -3 } });
+    const media = startMedia({ config: browser, board: emulator, log: silentLogger() });
+    try {
+      expect(media.engine?.getAudioStats()).toMatchObject({ backend: 'external', external: { captureQueuedFrames: 0 } });
+      const port = media.browserAudio;
+      expect(port?.sampleRateHz).toBe(16000);
+      port?.pushCapture(new Int16Array(480));
+      expect(media.engine?.getAudioStats().external?.capturePushedFrames).toBe(480);
+      expect(port?.createResampler(48000, 16000).process(new Int16Array(4800)).length).toBeGreaterThan(1400);
+    } finally {
+      media.close();
+    }
+    // Another backend, or the page's audio with an engine that fell back to null: no port.
+    const plain = startMedia({ config: defaultConfig(), board: emulator, log: silentLogger() });
+    expect(plain.browserAudio).toBeUndefined();
+    plain.close();
+    const mock = startMedia({ config: browser, board: emulator, log: silentLogger(), engine: new MockMediaEngine({ backend: 'null' }) });
+    expect(mock.browserAudio).toBeUndefined();
+    mock.close();
+  });
+
   it('media: no addon means no engine and "No audio engine"; a device the engine refuses falls back to null audio', () => {
     const none = startMedia({ config: defaultConfig(), board: emulator, log: silentLogger(), addon: () => { throw new Error('no offhook_native.node found'); } });
     expect(none.engine).toBeUndefined();

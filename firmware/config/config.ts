@@ -79,6 +79,10 @@ export function checkConfig(config: OffhookConfig): SchemaIssue[] {
   if (jitter.minDelayMs > jitter.maxDelayMs) {
     issues.push({ path: ['media', 'jitter', 'minDelayMs'], message: `must not exceed jitter.maxDelayMs (${jitter.maxDelayMs} ms), got ${jitter.minDelayMs}` });
   }
+  const audio = config.media.audio;
+  if (audio?.backend === 'browser' && audio.bufferMs < audio.prerollMs + 20) {
+    issues.push({ path: ['media', 'audio', 'bufferMs'], message: `must be at least audio.prerollMs + 20 (${audio.prerollMs + 20} ms), got ${audio.bufferMs}` });
+  }
   const ports = config.media.rtpPorts;
   // RFC 3550 §11: RTP on an even port, RTCP on the odd one above it.
   if (ports.min % 2 !== 0) issues.push({ path: ['media', 'rtpPorts', 'min'], message: `must be even (RTP on even ports, RFC 3550 §11), got ${ports.min}` });

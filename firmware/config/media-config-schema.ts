@@ -24,8 +24,10 @@ const codecName: Schema<ConfigCodec> = (() => {
 })();
 
 /**
- * The audio device of a path: ALSA PCMs by name on a board, WAV files in the emulator, or nothing.
- * The same three backends as the board profile's `audio` and the engine's AudioBackendOptions.
+ * The audio device of a path: ALSA PCMs by name on a board (or the desktop's, in the emulator), the
+ * emulator page's microphone and speaker, WAV files, or nothing. `alsa`, `file` and `null` are also
+ * the board profile's `audio`; `browser` is the engine's `external` backend, fed by the emulator's
+ * web server.
  */
 const audioBackend = tagged('backend', {
   alsa: object({
@@ -48,6 +50,27 @@ const audioBackend = tagged('backend', {
     loop: withDefault(boolean(), true),
     /** A WAV file the speaker's audio is written to; absent: discarded. */
     playback: optional(string({ minLength: 1 })),
+    /**
+     * An echo test: what the speaker plays comes back into the microphone this much later and this
+     * much weaker (added to `capture`), so the far end hears itself. The emulator's demo phone 101.
+     */
+    echo: optional(
+      object({
+        delayMs: withDefault(number({ integer: true, min: 0, max: 1000, unit: 'ms' }), 500),
+        gainDb: withDefault(number({ min: -60, max: 0, unit: 'dB' }), 0),
+      }),
+    ),
+  }),
+  /**
+   * The emulator page's microphone (getUserMedia) and speaker (an AudioWorklet), PCM over the page's
+   * WebSocket. The page attaches them to one phone at a time; while none is attached the phone hears
+   * silence and its speaker goes nowhere. Only with the emulator's web page (`--ui web`).
+   */
+  browser: object({
+    /** Queued before the microphone starts, and again after it ran dry: the cushion for the network's jitter. */
+    prerollMs: withDefault(number({ integer: true, min: 0, max: 1000, unit: 'ms' }), 40),
+    /** The most that is queued (at least prerollMs + 20); beyond it the oldest audio is dropped. */
+    bufferMs: withDefault(number({ integer: true, min: 20, max: 5000, unit: 'ms' }), 300),
   }),
   null: object({}),
 });

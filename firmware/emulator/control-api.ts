@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import type { BrowserAudioPort } from './browser-audio.js';
 import type { EmulatorPanel } from './panel.js';
 import { PanelWatcher, panelInfo, type PanelChanges, type PanelInfo, type PanelState } from './panel-state.js';
 import { NO_PHONE_STATUS, type PhoneStatusSource } from './phone-status.js';
@@ -12,6 +13,8 @@ export interface EmulatedPhone {
   ext: string;
   panel: EmulatorPanel;
   status?: PhoneStatusSource | undefined;
+  /** The phone's microphone and speaker, when they are the page's (`media.audio.backend: browser`). */
+  audio?: BrowserAudioPort | undefined;
 }
 
 /** Request bodies are tiny JSON objects; anything bigger is refused with 413. */

@@ -3,6 +3,7 @@ import { lineName } from '../line-status.js';
 import type { UserAgent } from '../sip/ua/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import type { BrowserAudioPort } from './browser-audio.js';
 import type { EmulatorPanel } from './panel.js';
 import { callReport, lineReport, type CallView, type PhoneStatus, type PhoneStatusSource } from './phone-status.js';
 import type { EmulatorServerSettings } from './front-end.js';
@@ -30,6 +31,8 @@ export interface ServedPhone {
   firstAor: string | undefined;
   panel: EmulatorPanel;
   status: PhoneStatusSource;
+  /** Its microphone and speaker, when they are the page's (media.audio.backend: browser). */
+  audio?: BrowserAudioPort | undefined;
 }
 
 export interface StartEmulatorServerOptions {
@@ -51,7 +54,7 @@ export function phoneExt(p: Pick<ServedPhone, 'name' | 'firstAor'>): string {
 /** Starts the page / control API for the composition root and says where it is. */
 export async function startEmulatorServer(o: StartEmulatorServerOptions): Promise<EmulatorWebServer> {
   const server = await EmulatorWebServer.start({
-    phones: o.phones.map((p) => ({ ext: phoneExt(p), panel: p.panel, status: p.status })),
+    phones: o.phones.map((p) => ({ ext: phoneExt(p), panel: p.panel, status: p.status, audio: p.audio })),
     clock: o.clock,
     log: o.log,
     port: o.settings.port,

@@ -9,6 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FONT_6X8 } from '../../hal/display/font-6x8.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { BrowserAudioLink, type AudioClient } from './browser-audio.js';
 import { ApiError, ControlApi, PhoneHandle, sendJson, type EmulatedPhone } from './control-api.js';
 import type { PanelChanges, PanelInfo, PanelState } from './panel-state.js';
 import { addressProblem, isLoopbackAddress, PasswordCheck } from './password.js';
@@ -42,20 +43,37 @@ export class EmulatorServerError extends Error {
   }
 }
 
-/** Messages the page sends over the WebSocket. */
-export type ClientMessage = { type: 'tap'; key: string } | { type: 'keys'; keys: string } | { type: 'hook'; offHook: boolean };
+/**
+ * Messages the page sends over the WebSocket as JSON text. `audio` asks for the phone's microphone and
+ * speaker (on, with the page's AudioContext rate) or gives them back; binary messages are then audio
+ * frames (browser-audio.ts).
+ */
+export type ClientMessage =
+  | { type: 'tap'; key: string }
+  | { type: 'keys'; keys: string }
+  | { type: 'hook'; offHook: boolean }
+  | { type: 'audio'; on: true; sampleRateHz: number }
+  | { type: 'audio'; on: false };
 
 /**
  * Messages the server pushes over a phone's WebSocket: the starting point once, then changes. Each
  * names the phone it is about (`ext`), so that a page showing several phones can route them.
+ * `hello.audio` says whether the phone's microphone and speaker can be the page's; `audio` answers
+ * the page's `audio` requests (and says `off` when another page took them).
  */
 export type ServerMessage =
-  | { type: 'hello'; ext: string; info: PanelInfo; phones: string[]; font: Record<string, number[]>; state: PanelState }
+  | { type: 'hello'; ext: string; info: PanelInfo; phones: string[]; font: Record<string, number[]>; state: PanelState; audio: boolean }
   | { type: 'change'; ext: string; changes: PanelChanges }
+  | { type: 'audio'; ext: string; state: 'on' | 'off' | 'unavailable'; reason?: string; sampleRateHz?: number; engineRateHz?: number }
   | { type: 'error'; ext: string; message: string };
 
-/** Largest WebSocket message accepted from a page. */
+/**
+ * Largest WebSocket message accepted from a page (a larger one closes the socket, code 1009): JSON
+ * requests are tiny, and an audio frame of 20 ms at 96 kHz is 3,848 bytes.
+ */
 const MAX_WS_MESSAGE_BYTES = 4096;
+/** At most one complaint a second about a page's audio frames (a broken page sends 50 a second). */
+const AUDIO_ERROR_INTERVAL_MS = 1000;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -120,6 +138,8 @@ export class EmulatorWebServer {
   private readonly wss: WebSocketServer;
   private readonly api: ControlApi;
   private readonly handles: PhoneHandle[];
+  /** The phones whose microphone and speaker are the page's (media.audio.backend: browser). */
+  private readonly audio = new Map<PhoneHandle, BrowserAudioLink>();
   private readonly assets: Map<string, { type: string; body: Buffer }>;
   private readonly check: PasswordCheck | undefined;
   private readonly log: Logger;
@@ -136,6 +156,7 @@ export class EmulatorWebServer {
     }
     this.log = o.log.child({ mod: 'emulator/web' });
     this.handles = o.phones.map((p) => new PhoneHandle(p, o.clock, o.pollMs));
+    for (const h of this.handles) if (h.phone.audio) this.audio.set(h, new BrowserAudioLink(h.phone.audio, o.clock, this.log.child({ phone: h.info.ext })));
     this.api = new ControlApi({ phones: this.handles, clock: o.clock, log: o.log, heartbeatMs: o.heartbeatMs });
     this.assets = o.page ? loadAssets(o.assetsDir ?? defaultAssetsDir()) : new Map<string, { type: string; body: Buffer }>();
     this.server = createServer((req, res) => void this.onRequest(req, res));
@@ -174,6 +195,7 @@ export class EmulatorWebServer {
   /** Ends every WebSocket and event stream and stops listening. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const link of this.audio.values()) link.close();
       for (const ws of this.wss.clients) ws.close(1001, 'the phone is stopping');
       this.api.close();
       for (const h of this.handles) h.watcher.stop();
@@ -267,30 +289,61 @@ export class EmulatorWebServer {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
     };
     const ext = phone.info.ext;
+    const audio = this.audio.get(phone);
+    const client: AudioClient = {
+      sendBinary: (frame) => {
+        if (ws.readyState !== ws.OPEN) return false;
+        ws.send(frame, { binary: true });
+        return true;
+      },
+      bufferedBytes: () => ws.bufferedAmount,
+      notify: (state, detail) => send({ type: 'audio', ext, state, ...detail }),
+    };
+    let lastAudioError = -Infinity;
+    const audioError = (message: string): void => {
+      const now = this.o.clock.now();
+      if (now - lastAudioError < AUDIO_ERROR_INTERVAL_MS) return;
+      lastAudioError = now;
+      send({ type: 'error', ext, message });
+    };
     const sub = phone.watcher.subscribe((changes) => send({ type: 'change', ext, changes }));
-    send({ type: 'hello', ext, info: phone.info, phones: this.handles.map((h) => h.info.ext), font: this.font, state: sub.state });
+    send({ type: 'hello', ext, info: phone.info, phones: this.handles.map((h) => h.info.ext), font: this.font, state: sub.state, audio: audio !== undefined });
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (isBinary) {
-        send({ type: 'error', ext, message: 'messages are JSON text' });
+        // An audio frame (browser-audio.ts); anything wrong with it is dropped and said (at most once a second).
+        if (!audio) {
+          audioError(`phone ${ext}'s microphone and speaker are not the page's (its media.audio.backend is not browser): audio frames are dropped`);
+          return;
+        }
+        const problem = audio.capture(client, bytes);
+        if (problem !== undefined) audioError(problem);
         return;
       }
       const fail = (err: unknown): void => send({ type: 'error', ext, message: err instanceof Error ? err.message : String(err) });
       try {
-        const m = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8')) as unknown;
+        const m = JSON.parse(bytes.toString('utf8')) as unknown;
         const msg = typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : {};
         if (msg.type === 'tap' || msg.type === 'keys') {
           const keys = phone.parseKeys(msg.type === 'tap' ? msg.key : msg.keys);
           phone.tapKeys(keys).catch(fail);
         } else if (msg.type === 'hook' && typeof msg.offHook === 'boolean') {
           phone.setHook(msg.offHook).catch(fail);
+        } else if (msg.type === 'audio' && typeof msg.on === 'boolean') {
+          if (!audio) send({ type: 'audio', ext, state: 'unavailable', reason: `phone ${ext} does not use the page's microphone and speaker (media.audio.backend: browser)` });
+          else if (msg.on) audio.attach(client, typeof msg.sampleRateHz === 'number' ? msg.sampleRateHz : NaN);
+          else audio.detach(client);
         } else {
-          throw new Error('unknown message: expected {"type":"tap","key":"1"}, {"type":"keys","keys":"101"} or {"type":"hook","offHook":true}');
+          throw new Error('unknown message: expected {"type":"tap","key":"1"}, {"type":"keys","keys":"101"}, {"type":"hook","offHook":true} or {"type":"audio","on":true,"sampleRateHz":48000}');
         }
       } catch (err) {
         fail(err instanceof SyntaxError ? new Error('messages are JSON objects') : err);
       }
     });
-    ws.on('close', () => sub.unsubscribe());
+    ws.on('close', () => {
+      sub.unsubscribe();
+      audio?.detach(client, 'the page closed');
+    });
     ws.on('error', (err) => this.log.debug({ err }, 'WebSocket error'));
   }
 }

@@ -83,8 +83,31 @@ export interface NullAudioBackendOptions {
   backend: 'null';
 }
 
+/**
+ * `external` backend: the microphone and the speaker are JavaScript's (the emulator's browser page).
+ * The microphone is what pushCapture() hands over (16-bit mono at the engine rate), queued in a
+ * bounded buffer: the engine starts taking it once `capturePrerollMs` is queued (the cushion for the
+ * sender's jitter), plays silence and waits for the pre-roll again when it runs dry (counted), drops
+ * the oldest samples when more than `captureBufferMs` is queued (counted), and drops a standing
+ * surplus that never drains (a sender whose clock is faster). What the speaker plays comes back as
+ * 'playback' events of `playbackBatchMs` each; when more than `playbackMaxPendingMs` of them wait for
+ * the event loop, the next are dropped (counted), so a stalled loop never holds up the media thread.
+ * There is no device clock: the engine's clock paces both directions, as with `file`.
+ */
+export interface ExternalAudioBackendOptions {
+  backend: 'external';
+  /** 0–1000, default 40. */
+  capturePrerollMs?: number;
+  /** 20–5000 and at least capturePrerollMs + 20; default 300 (capturePrerollMs + 100 when that is more). */
+  captureBufferMs?: number;
+  /** 10–200, whole 10 ms periods; default 20. */
+  playbackBatchMs?: number;
+  /** 10–5000, default 200. */
+  playbackMaxPendingMs?: number;
+}
+
 /** Audio backends by name (CONVENTIONS.md #11). */
-export type AudioBackendOptions = AlsaAudioBackendOptions | FileAudioBackendOptions | NullAudioBackendOptions;
+export type AudioBackendOptions = AlsaAudioBackendOptions | FileAudioBackendOptions | NullAudioBackendOptions | ExternalAudioBackendOptions;
 export type AudioBackendName = AudioBackendOptions['backend'];
 
 /** Where the sound goes in and out: each path has its acoustics, hence its own capture processing. */
@@ -370,6 +393,17 @@ export interface ToneEndedEvent {
   timeMs: number;
 }
 
+/** `external` backend: a batch of what the speaker played (playbackBatchMs of it), in order. */
+export interface PlaybackEvent {
+  type: 'playback';
+  /** Engine time at the end of the batch. */
+  timeMs: number;
+  /** The engine rate. */
+  sampleRateHz: number;
+  /** Mono 16-bit samples. */
+  pcm: Int16Array;
+}
+
 export type MediaEngineEvent =
   | DtmfEvent
   | StatsEvent
@@ -380,11 +414,32 @@ export type MediaEngineEvent =
   | SsrcChangedEvent
   | RemoteLatchedEvent
   | RtcpByeEvent
-  | ToneEndedEvent;
+  | ToneEndedEvent
+  | PlaybackEvent;
 
 export type MediaEngineEventType = MediaEngineEvent['type'];
 export type MediaEngineEventOf<T extends MediaEngineEventType> = Extract<MediaEngineEvent, { type: T }>;
 export type Unsubscribe = () => void;
+
+/** The `external` backend's two directions (AudioStats.external); frames at the engine rate. */
+export interface ExternalAudioStats {
+  /** Microphone samples handed over with pushCapture(). */
+  capturePushedFrames: number;
+  /** Queued now, waiting to be taken. */
+  captureQueuedFrames: number;
+  /** Times the microphone ran dry once it had started (silence until the pre-roll is queued again). */
+  captureUnderruns: number;
+  /** Pushes that did not fit (captureBufferMs), and the oldest samples dropped for them. */
+  captureOverflows: number;
+  captureOverflowFrames: number;
+  /** Samples dropped to take back a standing surplus (the sender's clock is faster than the engine's). */
+  captureTrimmedFrames: number;
+  /** Speaker samples handed out in 'playback' events. */
+  playbackDeliveredFrames: number;
+  /** Batches dropped because too many still waited for the event loop, and their samples. */
+  playbackDrops: number;
+  playbackDroppedFrames: number;
+}
 
 /** The engine's audio side: device, path, xruns, conference (getAudioStats()). */
 export interface AudioStats {
@@ -403,6 +458,23 @@ export interface AudioStats {
   deviceRecoveries: number;
   /** Ids of the streams in the conference; empty when none. */
   conference: number[];
+  /** The `external` backend's buffers; null with any other backend. */
+  external: ExternalAudioStats | null;
+}
+
+/**
+ * A sample-rate converter (speexdsp) for 16-bit mono audio: for what crosses pushCapture() and the
+ * 'playback' events at another rate than the engine's (a browser's AudioContext runs at 44.1 or 48
+ * kHz). Its filter state carries over from one process() to the next, so a stream is converted in
+ * pieces without clicks; its delay is a few milliseconds.
+ */
+export interface PcmResampler {
+  readonly inRateHz: number;
+  readonly outRateHz: number;
+  /** The converted samples of this piece (about pcm.length × outRateHz / inRateHz). */
+  process(pcm: Int16Array): Int16Array;
+  /** Forgets the filter state (a new stream). */
+  reset(): void;
 }
 
 export interface MediaEngine {
@@ -435,6 +507,14 @@ export interface MediaEngine {
    */
   setMuted(muted: boolean): void;
   getAudioStats(): AudioStats;
+  /**
+   * `external` backend only (ERR_MEDIA_STATE otherwise): microphone samples, 16-bit mono at the
+   * engine rate (sampleRateHz), queued for the engine's ticks to take (see ExternalAudioBackendOptions).
+   * The speaker's side comes back as 'playback' events.
+   */
+  pushCapture(pcm: Int16Array): void;
+  /** A converter between two rates (1000–384000 Hz); quality 0–10 (speexdsp's), default 5. */
+  createResampler(inRateHz: number, outRateHz: number, quality?: number): PcmResampler;
   /** Virtual clock only: runs the next `ms` of media processing, then returns. */
   advance(ms: number): void;
   /** Engine time, ms since creation. */

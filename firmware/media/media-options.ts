@@ -118,6 +118,13 @@ export function resolveAudioProcessing(path: AudioPath, options: AudioProcessing
   };
 }
 
+/** createResampler()'s arguments: rates 1000–384000 Hz, quality 0–10. */
+export function checkResampler(inRateHz: number, outRateHz: number, quality: number): void {
+  integerIn('inRateHz', inRateHz, 1000, 384_000);
+  integerIn('outRateHz', outRateHz, 1000, 384_000);
+  integerIn('quality', quality, 0, 10);
+}
+
 export function checkAudioPath(field: string, path: AudioPath): void {
   if (!AUDIO_PATHS.includes(path)) throw configError(field, `must be one of ${AUDIO_PATHS.join(', ')}`);
 }
@@ -183,6 +190,24 @@ export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineO
     case 'alsa':
       audio = resolveAlsa(options.audio);
       break;
+    case 'external': {
+      const x = options.audio;
+      integerIn('audio.capturePrerollMs', x.capturePrerollMs, 0, 1000);
+      integerIn('audio.captureBufferMs', x.captureBufferMs, 20, 5000);
+      integerIn('audio.playbackBatchMs', x.playbackBatchMs, 10, 200);
+      integerIn('audio.playbackMaxPendingMs', x.playbackMaxPendingMs, 10, 5000);
+      const preroll = x.capturePrerollMs ?? 40;
+      const buffer = x.captureBufferMs ?? Math.max(300, preroll + 100);
+      if (buffer < preroll + 20) throw configError('audio.captureBufferMs', 'must be at least capturePrerollMs + 20');
+      audio = {
+        backend: 'external',
+        capturePrerollMs: preroll,
+        captureBufferMs: buffer,
+        playbackBatchMs: x.playbackBatchMs ?? 20,
+        playbackMaxPendingMs: x.playbackMaxPendingMs ?? 200,
+      };
+      break;
+    }
     case 'file': {
       const capture = options.audio.capture;
       const flat: Record<string, string | number | boolean> = { backend: 'file' };
@@ -210,7 +235,7 @@ export function resolveEngineOptions(options: MediaEngineOptions): NativeEngineO
       break;
     }
     default:
-      throw configError('audio.backend', `must be one of 'alsa', 'file', 'null' (got '${String((options.audio as { backend: unknown }).backend)}')`);
+      throw configError('audio.backend', `must be one of 'alsa', 'external', 'file', 'null' (got '${String((options.audio as { backend: unknown }).backend)}')`);
   }
   const audioPath = options.audioPath ?? 'handset';
   checkAudioPath('audioPath', audioPath);

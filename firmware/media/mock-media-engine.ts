@@ -15,12 +15,13 @@ import {
   type RtpStreamState,
   type RtpStreamStats,
   type RtpStreamUpdate,
+  type PcmResampler,
   type RingRequest,
   type ToneRequest,
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { checkAudioPath, mergeStreamUpdate, resolveGains, resolveRing, resolveStreamOptions, resolveTone, type ResolvedRing } from './media-options.js';
+import { checkAudioPath, checkResampler, mergeStreamUpdate, resolveGains, resolveRing, resolveStreamOptions, resolveTone, type ResolvedRing } from './media-options.js';
 import type { ToneSpec } from './tones.js';
 
 /** One recorded call, in order. */
@@ -38,6 +39,7 @@ export type MockMediaEngineCall =
   | { method: 'setAudioPath'; path: AudioPath }
   | { method: 'setGains'; gains: AudioGains }
   | { method: 'setMuted'; muted: boolean }
+  | { method: 'pushCapture'; frames: number }
   | { method: 'advance'; ms: number }
   | { method: 'closeEngine' };
 
@@ -50,6 +52,43 @@ export interface MockMediaEngineOptions {
   busyPort?: number;
   /** Default 'handset'. */
   audioPath?: AudioPath;
+  /** The backend getAudioStats() names; 'external' takes pushCapture() (default 'null'). */
+  backend?: AudioStats['backend'];
+}
+
+/**
+ * Linear interpolation between two rates: enough for tests above the engine (the native engine's
+ * createResampler() is speexdsp's). Keeps its position across pieces.
+ */
+class LinearResampler implements PcmResampler {
+  private position = 0;
+  private last = 0;
+
+  constructor(
+    readonly inRateHz: number,
+    readonly outRateHz: number,
+  ) {}
+
+  process(pcm: Int16Array): Int16Array {
+    const step = this.inRateHz / this.outRateHz;
+    const out: number[] = [];
+    // `position` is where the next output sample lies, relative to pcm[0] (−1 = the previous piece's last).
+    for (; this.position < pcm.length - 1 + 1e-9; this.position += step) {
+      const i = Math.floor(this.position);
+      const frac = this.position - i;
+      const a = i < 0 ? this.last : (pcm[i] ?? 0);
+      const b = pcm[i + 1] ?? a;
+      out.push(Math.round(a + (b - a) * frac));
+    }
+    this.position -= pcm.length;
+    if (pcm.length > 0) this.last = pcm[pcm.length - 1] ?? 0;
+    return Int16Array.from(out);
+  }
+
+  reset(): void {
+    this.position = 0;
+    this.last = 0;
+  }
 }
 
 function zeroStats(streamId: number, localSsrc: number, timeMs: number): RtpStreamStats {
@@ -191,8 +230,11 @@ export class MockMediaEngine implements MediaEngine {
     headset: { micGainDb: 0, speakerGainDb: 0 },
   };
   muted = false;
+  /** What pushCapture() was given, in order (`external` backend). */
+  readonly captured: Int16Array[] = [];
   private audioStats: Omit<AudioStats, 'path' | 'conference'> = {
     backend: 'null',
+    external: null,
     deviceOk: true,
     device: null,
     captureXruns: 0,
@@ -215,6 +257,20 @@ export class MockMediaEngine implements MediaEngine {
     this.nextPort = options.firstPort ?? 40000;
     this.busyPort = options.busyPort;
     this.audioPath = options.audioPath ?? 'handset';
+    if (options.backend !== undefined) this.audioStats.backend = options.backend;
+    if (options.backend === 'external') {
+      this.audioStats.external = {
+        capturePushedFrames: 0,
+        captureQueuedFrames: 0,
+        captureUnderruns: 0,
+        captureOverflows: 0,
+        captureOverflowFrames: 0,
+        captureTrimmedFrames: 0,
+        playbackDeliveredFrames: 0,
+        playbackDrops: 0,
+        playbackDroppedFrames: 0,
+      };
+    }
   }
 
   get closed(): boolean {
@@ -317,6 +373,22 @@ export class MockMediaEngine implements MediaEngine {
   /** Test side: what getAudioStats() returns from now on (merged into the current values). */
   setAudioStats(stats: Partial<Omit<AudioStats, 'path' | 'conference'>>): void {
     this.audioStats = { ...this.audioStats, ...stats };
+  }
+
+  pushCapture(pcm: Int16Array): void {
+    this.check();
+    if (this.audioStats.backend !== 'external' || this.audioStats.external === null) {
+      throw new MediaEngineError('ERR_MEDIA_STATE', `pushCapture() needs the 'external' audio backend (this engine has '${this.audioStats.backend}')`);
+    }
+    if (!(pcm instanceof Int16Array)) throw new MediaEngineError('ERR_MEDIA_CONFIG', 'pcm must be an Int16Array', { field: 'pcm' });
+    this.captured.push(pcm.slice());
+    this.audioStats.external.capturePushedFrames += pcm.length;
+    this.record({ method: 'pushCapture', frames: pcm.length });
+  }
+
+  createResampler(inRateHz: number, outRateHz: number, quality = 5): PcmResampler {
+    checkResampler(inRateHz, outRateHz, quality);
+    return new LinearResampler(inRateHz, outRateHz);
   }
 
   advance(ms: number): void {

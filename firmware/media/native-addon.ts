@@ -5,13 +5,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AudioPath, AudioStats, MediaEngineEvent } from './media-engine.js';
+import type { AudioPath, AudioStats, MediaEngineEvent, PcmResampler } from './media-engine.js';
 import type { RtpStreamStats } from './media-stats.js';
 import { nativeFileProblem } from './native-file-check.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
-export const NATIVE_ADDON_API_VERSION = 3;
+export const NATIVE_ADDON_API_VERSION = 4;
 /** File name of the addon, beside a bundle (dist/) or in build/Release/ of a source tree. */
 export const NATIVE_ADDON_FILE = 'offhook_native.node';
 /** What a person runs to get the addon back. */
@@ -296,7 +296,8 @@ export interface NativeEngineOptions {
    * backend by name): file takes captureWavPath, captureLoop, captureToneHz, captureLevelDbfs,
    * playbackWavPath, echoGainDb, echoDelayMs, echoReportedMs; alsa takes captureDevice, playbackDevice, periodMs,
    * periods, format, channels, rateHz, captureChannel (−1 = mix), realtimePriority, reopenIntervalMs,
-   * pacing, alsaConfig (native/engine/alsa-backend.cc).
+   * pacing, alsaConfig (native/engine/alsa-backend.cc); external takes capturePrerollMs, captureBufferMs,
+   * playbackBatchMs, playbackMaxPendingMs (native/engine/external-backend.cc).
    */
   audio: { readonly backend: string; readonly [option: string]: string | number | boolean | undefined };
   /** Default 'handset'. */
@@ -426,6 +427,8 @@ export interface NativeMediaEngineHandle {
   setGains(gains: { path: AudioPath; micGainDb?: number; speakerGainDb?: number }): void;
   setMuted(muted: boolean): void;
   getAudioStats(): AudioStats;
+  /** `external` backend: microphone samples at the engine rate (ERR_MEDIA_STATE with another backend). */
+  pushCapture(pcm: Int16Array): void;
   /** Virtual clock only; blocks until the ticks of `ms` have run (microseconds of CPU each). */
   advance(ms: number): void;
   nowMs(): number;
@@ -444,6 +447,8 @@ export interface NativeEngine {
   codecs(): string[];
   /** Names in the audio backend registry. */
   audioBackends(): string[];
+  /** A speexdsp converter (rates 1000–384000 Hz, quality 0–10, default 5). */
+  createResampler(options: { inRateHz: number; outRateHz: number; quality?: number }): PcmResampler;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -480,7 +485,7 @@ const FUNCTION_EXPORTS: { [Part in Exclude<keyof NativeAddon, 'apiVersion'>]: re
   g711: ['encode', 'decode'],
   gpio: ['openChip', 'loopbackRequest'],
   jitter: ['create', 'createSpeex', 'createFixed'],
-  engine: ['create', 'codecs', 'audioBackends'],
+  engine: ['create', 'codecs', 'audioBackends', 'createResampler'],
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ import {
   type DtmfSendOptions,
   type RingRequest,
   type ToneRequest,
+  type PcmResampler,
   type Unsubscribe,
 } from './media-engine.js';
 import { MediaEventListeners } from './media-event-listeners.js';
-import { checkAudioPath, mediaOf, resolveGains, mergeStreamUpdate, resolveEngineOptions, resolveRing, resolveStreamOptions, resolveTone } from './media-options.js';
+import { checkAudioPath, checkResampler, mediaOf, resolveGains, mergeStreamUpdate, resolveEngineOptions, resolveRing, resolveStreamOptions, resolveTone } from './media-options.js';
 import type { NativeAddon, NativeEngineEvent, NativeMediaEngineHandle } from './native-addon.js';
 
 const ERROR_CODES: ReadonlySet<string> = new Set<MediaEngineErrorCode>([
@@ -144,12 +145,14 @@ class NativeRtpStream implements RtpStream {
 /** The engine of the phone and the emulator: one native engine with its device and threads. */
 export class NativeMediaEngine implements MediaEngine {
   private readonly handle: NativeMediaEngineHandle;
+  private readonly addon: Pick<NativeAddon, 'engine'>;
   private readonly listeners = new MediaEventListeners();
   private readonly pendingDrains = new Map<number, () => void>();
   private nextToken = 1;
 
   constructor(options: NativeMediaEngineOptions) {
     const resolved = resolveEngineOptions(options);
+    this.addon = options.addon;
     this.handle = guarded(() => options.addon.engine.create(resolved, (event) => this.onNativeEvent(event)));
   }
 
@@ -229,6 +232,17 @@ export class NativeMediaEngine implements MediaEngine {
   getAudioStats(): AudioStats {
     this.checkOpen();
     return guarded(() => this.handle.getAudioStats());
+  }
+
+  pushCapture(pcm: Int16Array): void {
+    this.checkOpen();
+    if (!(pcm instanceof Int16Array)) throw new MediaEngineError('ERR_MEDIA_CONFIG', 'pcm must be an Int16Array', { field: 'pcm' });
+    guarded(() => this.handle.pushCapture(pcm));
+  }
+
+  createResampler(inRateHz: number, outRateHz: number, quality = 5): PcmResampler {
+    checkResampler(inRateHz, outRateHz, quality);
+    return guarded(() => this.addon.engine.createResampler({ inRateHz, outRateHz, quality }));
   }
 
   advance(ms: number): void {

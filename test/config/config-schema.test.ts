@@ -119,6 +119,9 @@ describe('config defaults', () => {
     expect(load('media:\n  audio: { backend: file, capture: /tmp/mic.wav }\n').media.audio).toEqual({ backend: 'file', capture: '/tmp/mic.wav', loop: true });
     expect(load('media:\n  audio: { backend: file, playback: /tmp/out.wav, loop: false }\n').media.audio).toEqual({ backend: 'file', playback: '/tmp/out.wav', loop: false });
     expect(load('media:\n  audio: { backend: "null" }\n').media.audio).toEqual({ backend: 'null' });
+    expect(load('media:\n  audio: { backend: browser }\n').media.audio).toEqual({ backend: 'browser', prerollMs: 40, bufferMs: 300 });
+    expect(load('media:\n  audio: { backend: browser, prerollMs: 120, bufferMs: 600 }\n').media.audio).toEqual({ backend: 'browser', prerollMs: 120, bufferMs: 600 });
+    expect(load('media:\n  audio: { backend: file, echo: {} }\n').media.audio).toEqual({ backend: 'file', loop: true, echo: { delayMs: 500, gainDb: 0 } });
   });
 
   it('reads tones, the ring tone (a country cadence or a WAV), the dial plan', () => {
@@ -217,7 +220,9 @@ describe('config refusals name the field, the line and the column', () => {
     ['an odd first RTP port', 'media:\n  rtpPorts: { min: 10001, max: 20000 }\n', '2:20: media.rtpPorts.min: must be even (RTP on even ports, RFC 3550 §11), got 10001'],
     ['an RTP port range upside down', 'media:\n  rtpPorts: { min: 20000, max: 10000 }\n', '2:32: media.rtpPorts.max: must be above rtpPorts.min (20000), got 10000'],
     ['an ALSA device without playback', 'media:\n  audio: { backend: alsa, capture: "hw:0" }\n', '2:10: media.audio.playback: missing required field "playback" (a non-empty string)'],
-    ['an unknown audio backend', 'media:\n  audio:\n    backend: pulse\n', '3:14: media.audio.backend: expected "alsa", "file", "null", got "pulse"'],
+    ['an unknown audio backend', 'media:\n  audio:\n    backend: pulse\n', '3:14: media.audio.backend: expected "alsa", "file", "browser", "null", got "pulse"'],
+    ['browser audio with a buffer no larger than its pre-roll', 'media:\n  audio: { backend: browser, prerollMs: 200, bufferMs: 210 }\n', '2:56: media.audio.bufferMs: must be at least audio.prerollMs + 20 (220 ms), got 210'],
+    ['an echo that is louder than what was heard', 'media:\n  audio: { backend: file, echo: { gainDb: 6 } }\n', '2:43: media.audio.echo.gainDb: expected a number from -60 to 0 (dB), got 6'],
     ['a gain out of range', 'media:\n  paths:\n    handset: { micGainDb: 40 }\n', '3:27: media.paths.handset.micGainDb: expected a number from -30 to 30 (dB), got 40'],
     ['noise suppression above 0', 'media:\n  paths:\n    speaker:\n      noiseSuppressionDb: 5\n', '4:27: media.paths.speaker.noiseSuppressionDb: expected an integer from -60 to 0 (dB), got 5'],
     ['aec without enabled', 'media:\n  paths:\n    headset:\n      aec: { tailMs: 100 }\n', '4:12: media.paths.headset.aec.enabled: missing required field "enabled" (true or false)'],

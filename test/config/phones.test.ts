@@ -57,7 +57,7 @@ describe('phones in one config', () => {
   });
 
   it('locates a problem in the entry that sets the field, else in the file', () => {
-    expect(problems(TWO.replace('backend: file, capture', 'backend: tape, capture'))).toMatch(/offhook\.yaml:6:\d+: phones\[0\]\.media\.audio\.backend: expected "alsa", "file", "null"/);
+    expect(problems(TWO.replace('backend: file, capture', 'backend: tape, capture'))).toMatch(/offhook\.yaml:6:\d+: phones\[0\]\.media\.audio\.backend: expected "alsa", "file", "browser", "null"/);
     expect(problems(TWO.replace('register: false }]\n    sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 5161', 'register: nope }]\n    sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 5161'))).toMatch(/:8:\d+: phones\[1\]\.accounts\[0\]\.register: expected true or false/);
     expect(problems(`${TWO}  - { board: rpi4 }\n`)).toMatch(/:11:\d+: phones\[2\]\.board: unknown field "board" \(a phone of its own may set: name, accounts/);
   });
@@ -67,7 +67,7 @@ describe('phones in one config', () => {
     expect(problems(TWO.replace('port: 5161', 'port: 5160'))).toContain('phones[0] listens on udp 127.0.0.1:5160 already');
   });
 
-  it('the built-in demo: phones 100 and 101 on 5160 and 5161, unregistered, taking calls from anyone, each number in the directory', () => {
+  it('the built-in demo: phones 100 and 101 on 5160 and 5161, unregistered, taking calls from anyone, each number in the directory; 100 on the page\'s audio, 101 an echo test', () => {
     expect(demoConfigText()).toContain('"101": sip:101@127.0.0.1:5161');
     const loaded = loadDemoConfig(2, phoneConfigChecks);
     expect(loaded.file).toBeUndefined();
@@ -80,7 +80,14 @@ describe('phones in one config', () => {
       expect(p.config.dialPlan.directory).toEqual({ '100': 'sip:100@127.0.0.1:5160', '101': 'sip:101@127.0.0.1:5161' });
       expect(p.stateSubdir).toBe(p.name);
     }
-    expect(phoneConfigsOf(loadDemoConfig(4), phoneConfigChecks).map((p) => p.name)).toEqual(['100', '101', '102', '103']);
+    expect(phones.map((p) => p.config.media.audio)).toEqual([
+      { backend: 'browser', prerollMs: 40, bufferMs: 300 },
+      { backend: 'file', loop: true, echo: { delayMs: 500, gainDb: 0 } },
+    ]);
+    const four = phoneConfigsOf(loadDemoConfig(4), phoneConfigChecks);
+    expect(four.map((p) => p.name)).toEqual(['100', '101', '102', '103']);
+    expect(four.map((p) => p.config.media.audio?.backend)).toEqual(['browser', 'file', 'file', 'file']);
+    expect(phoneConfigsOf(loadDemoConfig(1), phoneConfigChecks)[0]?.config.media.audio?.backend).toBe('browser');
     expect(() => demoConfigText(9)).toThrow(RangeError);
     expect(DEMO_CONFIG_NAME).toContain('demo');
   });

@@ -1,4 +1,5 @@
-// The emulated phones' page: one view per phone, each drawing the state its WebSocket pushes and sending its key taps and hook back.
+// The emulated phones' page: one view per phone, each drawing the state its WebSocket pushes and sending its key taps and hook back; the page's microphone and speaker for a phone with browser audio (audio.js).
+import { audioUnsupported, PageAudio } from './audio.js';
 
 /** Enter sends the number: on this keypad that is '#'; Backspace erases with softkey D. */
 const SEND_KEY = '#';
@@ -29,6 +30,15 @@ function showError(text) {
 const views = [];
 let selected;
 
+/** The page's microphone and speaker, given to one phone at a time; why there are none, if so. */
+const pageAudio = new PageAudio();
+const noAudio = audioUnsupported();
+pageAudio.onChange = () => {
+  for (const v of views) v.audioChanged();
+};
+/** For tests and debugging: what the speaker's worklet played (window.offhookAudio.probe()). */
+window.offhookAudio = { probe: () => pageAudio.probe() };
+
 function select(view) {
   selected = view;
   for (const v of views) v.root.classList.toggle('selected', v === view);
@@ -56,7 +66,14 @@ class PhoneView {
     this.state = undefined;
     this.connected = false;
     this.retryMs = 500;
+    /** Whether the phone's microphone and speaker can be the page's (hello.audio), and their state here. */
+    this.audioAvailable = false;
+    this.audioState = 'off';
+    this.audioReason = '';
+    /** The person switched audio off here: lifting the handset no longer switches it on. */
+    this.audioDeclined = false;
     this.root.addEventListener('pointerdown', () => select(this));
+    this.part('.audio-button').addEventListener('click', () => this.toggleAudio());
     this.part('.handset').addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
       e.preventDefault();
@@ -72,19 +89,30 @@ class PhoneView {
   connect() {
     const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/phones/${encodeURIComponent(this.ext)}/ws`);
     this.socket = socket;
+    socket.binaryType = 'arraybuffer';
     socket.addEventListener('open', () => {
       this.retryMs = 500;
       this.setConnection(true);
     });
     socket.addEventListener('message', (event) => {
+      if (event.data instanceof ArrayBuffer) {
+        pageAudio.fromSocket(this, event.data);
+        return;
+      }
       const msg = JSON.parse(event.data);
       if (msg.ext !== undefined && msg.ext !== this.ext) return;
       if (msg.type === 'hello') {
         this.info = msg.info;
         this.font = msg.font;
         this.state = msg.state;
+        this.audioAvailable = Boolean(msg.audio);
         this.setUp();
         this.render();
+        // Reconnected while the page had this phone's audio: ask for it again.
+        if (pageAudio.owner === this) pageAudio.attach(this).catch((err) => this.audioFailed(err));
+        this.audioChanged();
+      } else if (msg.type === 'audio') {
+        pageAudio.fromServer(this, msg);
       } else if (msg.type === 'change' && this.state) {
         Object.assign(this.state, msg.changes);
         this.render();
@@ -94,6 +122,7 @@ class PhoneView {
     });
     socket.addEventListener('close', () => {
       this.setConnection(false);
+      pageAudio.disconnected(this);
       // The phone restarted or the network blinked: try again, backing off to 5 s.
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 5000);
@@ -102,6 +131,57 @@ class PhoneView {
 
   send(message) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  sendBinary(buffer) {
+    // A socket that cannot keep up drops microphone frames rather than queueing them (latency).
+    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount < 32768) this.socket.send(buffer);
+  }
+
+  // ---- audio: the page's microphone and speaker for this phone ----
+
+  /** The audio button: on here (from another phone if need be), or off. A click is the user gesture browsers need. */
+  toggleAudio() {
+    if (!this.audioAvailable || noAudio) return;
+    if (pageAudio.owner === this) {
+      this.audioDeclined = true;
+      pageAudio.detach(this);
+      this.audioChanged();
+      return;
+    }
+    this.audioDeclined = false;
+    pageAudio.attach(this).catch((err) => this.audioFailed(err));
+  }
+
+  audioFailed(err) {
+    this.audioState = 'failed';
+    this.audioReason = `audio cannot start: ${err && err.message ? err.message : err}`;
+    this.audioChanged();
+  }
+
+  /** Shows the audio state: the button, and a line under the phone that says what works. */
+  audioChanged() {
+    const button = this.part('.audio-button');
+    const text = this.part('.audio-text');
+    button.hidden = !this.audioAvailable;
+    text.hidden = !this.audioAvailable;
+    if (!this.audioAvailable) return;
+    const mine = pageAudio.owner === this;
+    const on = mine && this.audioState === 'on';
+    button.setAttribute('aria-pressed', String(mine));
+    button.disabled = Boolean(noAudio);
+    this.root.dataset.audio = mine ? this.audioState : this.audioState === 'on' ? 'off' : this.audioState;
+    this.root.dataset.mic = mine ? pageAudio.mic : 'off';
+    let line;
+    if (noAudio) line = `No audio: ${noAudio}.`;
+    else if (on && pageAudio.mic === 'on') line = 'Audio: this computer\'s microphone and speaker.';
+    else if (on && pageAudio.mic === 'asking') line = 'Audio: speaker on; waiting for the microphone (allow it in the browser).';
+    else if (on && (pageAudio.mic === 'blocked' || pageAudio.mic === 'unavailable')) line = `Audio: speaker only — ${pageAudio.micText}; the far end hears silence.`;
+    else if (mine) line = 'Audio: connecting…';
+    else if (this.audioReason) line = `Audio off: ${this.audioReason}.`;
+    else line = 'Audio off: click audio (or lift the handset) to talk through this computer.';
+    text.textContent = line;
+    text.classList.toggle('problem', Boolean(noAudio) || (on && (pageAudio.mic === 'blocked' || pageAudio.mic === 'unavailable')) || this.audioState === 'failed' || this.audioState === 'unavailable');
   }
 
   setConnection(ok) {
@@ -176,7 +256,14 @@ class PhoneView {
   }
 
   toggleHook() {
-    if (this.state) this.send({ type: 'hook', offHook: !this.state.offHook });
+    if (!this.state) return;
+    const lifting = !this.state.offHook;
+    this.send({ type: 'hook', offHook: lifting });
+    // Lifting the handset of a phone with browser audio gives it the page's microphone and speaker
+    // (this click or key press is the gesture browsers need), unless the person switched them off.
+    if (lifting && this.audioAvailable && !noAudio && !this.audioDeclined && pageAudio.owner !== this) {
+      pageAudio.attach(this).catch((err) => this.audioFailed(err));
+    }
   }
 
   // ---- drawing ----

@@ -210,7 +210,7 @@ describe('registries by name', () => {
   it('the native codec and audio backend registries hold what the TypeScript side declares', () => {
     expect([...addon.engine.codecs()].sort()).toEqual(Object.keys(CODEC_CAPABILITIES).sort());
     expect(addon.engine.codecs()).not.toContain('G722'); // no Debian library: see codecs.ts
-    expect([...addon.engine.audioBackends()].sort()).toEqual(['alsa', 'file', 'null']);
+    expect([...addon.engine.audioBackends()].sort()).toEqual(['alsa', 'external', 'file', 'null']);
     expect(() => new NativeMediaEngine({ addon, audio: { backend: 'oss' } as unknown as { backend: 'null' } })).toThrow(
       expect.objectContaining({ code: 'ERR_MEDIA_CONFIG', field: 'audio.backend' }),
     );

@@ -98,4 +98,25 @@ describe('MockMediaEngine', () => {
     expect(seen.map((e) => e.type)).toEqual(['deviceOpened', 'deviceRecovered']);
     expect(engine.calls.map((c) => c.method)).toEqual(['ring', 'ring', 'stopRing', 'setAudioPath']);
   });
+
+  it('takes pushCapture() only with the external backend, delivers playback events that tests emit, and converts rates', () => {
+    const plain = new MockMediaEngine();
+    expect(() => plain.pushCapture(new Int16Array(160))).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_STATE' }));
+    expect(plain.getAudioStats().external).toBeNull();
+    const engine = new MockMediaEngine({ backend: 'external' });
+    engine.pushCapture(Int16Array.of(1, 2, 3));
+    expect(engine.captured).toEqual([Int16Array.of(1, 2, 3)]);
+    expect(engine.getAudioStats()).toMatchObject({ backend: 'external', external: { capturePushedFrames: 3 } });
+    expect(engine.calls).toEqual([{ method: 'pushCapture', frames: 3 }]);
+    const played: Int16Array[] = [];
+    engine.on('playback', (e) => played.push(e.pcm));
+    engine.emit({ type: 'playback', timeMs: 20, sampleRateHz: 16000, pcm: new Int16Array(320) });
+    expect(played).toHaveLength(1);
+    // Linear interpolation, continuous across pieces: 16 kHz to 48 kHz triples the samples.
+    const up = engine.createResampler(16000, 48000);
+    const a = up.process(Int16Array.of(0, 300, 600, 900));
+    const b = up.process(Int16Array.of(1200, 1500));
+    expect([...a, ...b]).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500]);
+    expect(() => engine.createResampler(16000, 99)).toThrow(expect.objectContaining({ code: 'ERR_MEDIA_CONFIG', field: 'outRateHz' }));
+  });
 });

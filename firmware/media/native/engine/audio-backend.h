@@ -65,6 +65,44 @@ struct AudioDeviceInfo {
   int realtime_err = 0;
 };
 
+/// Counters of the `external` backend (AudioStats.external in firmware/media/media-engine.ts).
+struct ExternalAudioStats {
+  uint64_t capture_pushed_frames = 0;
+  size_t capture_queued_frames = 0;
+  /// Times the microphone ran dry after it had started (then silence until the pre-roll is queued again).
+  uint64_t capture_underruns = 0;
+  /// Pushes that did not fit, and the samples they cost (the oldest queued are dropped).
+  uint64_t capture_overflows = 0;
+  uint64_t capture_overflow_frames = 0;
+  /// Samples dropped to take back a standing surplus (the sender's clock runs faster than the engine's).
+  uint64_t capture_trimmed_frames = 0;
+  uint64_t playback_delivered_frames = 0;
+  /// Batches JS had not taken in time (playbackMaxPendingMs), and their samples.
+  uint64_t playback_drops = 0;
+  uint64_t playback_dropped_frames = 0;
+};
+
+/// The part of the `external` backend that JS drives: the microphone is PCM that JS pushes, the
+/// speaker's output goes back to JS in batches (Event::Kind::kPlayback). No device clock: the
+/// engine's clock paces both directions.
+class ExternalAudio {
+ public:
+  virtual ~ExternalAudio() = default;
+  /// JS thread: microphone samples at the engine rate, appended (a short lock, never a wait on the
+  /// media thread's work). When the buffer is full the oldest samples are dropped and counted.
+  virtual void push_capture(const int16_t* pcm, size_t frames) noexcept = 0;
+  /// Media thread, after write(): a full batch of what the speaker played, copied into `out` (which
+  /// must have room for playback_batch_frames()); false while the batch is still filling.
+  virtual bool take_playback(std::vector<int16_t>& out) noexcept = 0;
+  virtual size_t playback_batch_frames() const noexcept = 0;
+  /// Media thread: a batch that JS had no room for (too many still undelivered).
+  virtual void playback_dropped(size_t frames) noexcept = 0;
+  /// How many batches may wait for JS before the next one is dropped.
+  virtual size_t max_pending_batches() const noexcept = 0;
+  /// Any thread.
+  virtual ExternalAudioStats stats() const noexcept = 0;
+};
+
 /// One audio device. open() and close() run on the JS thread (engine creation and shutdown); read()
 /// and write() on the media thread only, once per period, and never throw.
 ///
@@ -97,6 +135,8 @@ class AudioBackend {
   virtual bool take_opened(AudioDeviceInfo& /*info*/) noexcept { return false; }
   /// Flushes and releases the device; false with `error` when that failed (a WAV header not fixed).
   virtual bool close(AudioError& error) noexcept = 0;
+  /// The JS-driven side of the `external` backend; nullptr for every other backend.
+  virtual ExternalAudio* external() noexcept { return nullptr; }
 };
 
 /// Registry entry (CONVENTIONS.md #11), the way baresip registers auplay/ausrc modules by name.
@@ -113,6 +153,7 @@ std::vector<std::string> audio_backend_name_list();
 std::unique_ptr<AudioBackend> make_file_backend();
 std::unique_ptr<AudioBackend> make_null_backend();
 std::unique_ptr<AudioBackend> make_alsa_backend();
+std::unique_ptr<AudioBackend> make_external_backend();
 
 }  // namespace offhook::engine
 

@@ -19,8 +19,9 @@ class NullBackend final : public AudioBackend {
   bool close(AudioError& /*error*/) noexcept override { return true; }
 };
 
-const std::array<AudioBackendInfo, 3> kBackends = {{
+const std::array<AudioBackendInfo, 4> kBackends = {{
     {"alsa", make_alsa_backend},
+    {"external", make_external_backend},
     {"file", make_file_backend},
     {"null", make_null_backend},
 }};

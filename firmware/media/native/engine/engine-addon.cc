@@ -12,6 +12,7 @@
 
 #include "engine/engine-error.h"
 #include "engine/engine.h"
+#include "engine/resampler.h"
 #include "errno-error.h"
 
 namespace offhook::engine {
@@ -362,6 +363,23 @@ Napi::Object audio_stats_object(Napi::Env env, const AudioStats& a) {
   Napi::Array conference = Napi::Array::New(env, a.conference.size());
   for (uint32_t i = 0; i < a.conference.size(); ++i) conference.Set(i, Napi::Number::New(env, a.conference[i]));
   o.Set("conference", conference);
+  if (a.has_external) {
+    const ExternalAudioStats& x = a.external;
+    Napi::Object external = Napi::Object::New(env);
+    auto ext = [&](const char* key, double value) { external.Set(key, Napi::Number::New(env, value)); };
+    ext("capturePushedFrames", static_cast<double>(x.capture_pushed_frames));
+    ext("captureQueuedFrames", static_cast<double>(x.capture_queued_frames));
+    ext("captureUnderruns", static_cast<double>(x.capture_underruns));
+    ext("captureOverflows", static_cast<double>(x.capture_overflows));
+    ext("captureOverflowFrames", static_cast<double>(x.capture_overflow_frames));
+    ext("captureTrimmedFrames", static_cast<double>(x.capture_trimmed_frames));
+    ext("playbackDeliveredFrames", static_cast<double>(x.playback_delivered_frames));
+    ext("playbackDrops", static_cast<double>(x.playback_drops));
+    ext("playbackDroppedFrames", static_cast<double>(x.playback_dropped_frames));
+    o.Set("external", external);
+  } else {
+    o.Set("external", env.Null());
+  }
   return o;
 }
 
@@ -433,6 +451,14 @@ Napi::Object event_object(Napi::Env env, const Event& e) {
       str("type", "flushed");
       num("token", e.token);
       break;
+    case Event::Kind::kPlayback: {
+      str("type", "playback");
+      num("sampleRateHz", e.sample_rate_hz);
+      Napi::Int16Array pcm = Napi::Int16Array::New(env, e.pcm.size());
+      if (!e.pcm.empty()) std::memcpy(pcm.Data(), e.pcm.data(), e.pcm.size() * sizeof(int16_t));
+      o.Set("pcm", pcm);
+      break;
+    }
   }
   num("timeMs", e.engine_time_ms);
   return o;
@@ -516,6 +542,7 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
                            InstanceMethod<&MediaEngineHandle::SetGains>("setGains"),
                            InstanceMethod<&MediaEngineHandle::SetMuted>("setMuted"),
                            InstanceMethod<&MediaEngineHandle::GetAudioStats>("getAudioStats"),
+                           InstanceMethod<&MediaEngineHandle::PushCapture>("pushCapture"),
                            InstanceMethod<&MediaEngineHandle::Advance>("advance"),
                            InstanceMethod<&MediaEngineHandle::NowMs>("nowMs"),
                            InstanceMethod<&MediaEngineHandle::FlushEvents>("flushEvents"),
@@ -768,6 +795,18 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
     return audio_stats_object(env, engine(env).audio_stats());
   }
 
+  // pushCapture(pcm: Int16Array): microphone samples at the engine rate (`external` backend).
+  Napi::Value PushCapture(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Engine& e = engine(env);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) {
+      throw Napi::TypeError::New(env, "pcm must be an Int16Array");
+    }
+    const Napi::Int16Array pcm = info[0].As<Napi::Int16Array>();
+    guarded(env, [&] { e.push_capture(pcm.Data(), pcm.ElementLength()); });
+    return env.Undefined();
+  }
+
   Napi::Value StopTone(const Napi::CallbackInfo& info) {
     Engine& e = engine(info.Env());
     e.stop_tone();
@@ -827,8 +866,65 @@ class MediaEngineHandle : public Napi::ObjectWrap<MediaEngineHandle> {
   napi_threadsafe_function tsfn_ = nullptr;
 };
 
+/// A speexdsp sample-rate converter for JS (resampler.h): audio that crosses pushCapture() and the
+/// playback events at another rate (a browser's AudioContext runs at 44.1 or 48 kHz).
+class ResamplerHandle : public Napi::ObjectWrap<ResamplerHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Resampler",
+                       {
+                           InstanceAccessor<&ResamplerHandle::InRate>("inRateHz", napi_enumerable),
+                           InstanceAccessor<&ResamplerHandle::OutRate>("outRateHz", napi_enumerable),
+                           InstanceMethod<&ResamplerHandle::Process>("process"),
+                           InstanceMethod<&ResamplerHandle::Reset>("reset"),
+                       });
+  }
+
+  // new Resampler({ inRateHz, outRateHz, quality }): only through engine.createResampler().
+  explicit ResamplerHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ResamplerHandle>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
+    const Reader r(info[0].As<Napi::Object>(), "");
+    const int in = r.integer("inRateHz", 0, 1000, 384000);
+    const int out = r.integer("outRateHz", 0, 1000, 384000);
+    const int quality = r.integer("quality", 5, 0, 10);
+    try {
+      resampler_ = std::make_unique<Resampler>(in, out, quality);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
+ private:
+  Napi::Value InRate(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), resampler_->in_rate()); }
+  Napi::Value OutRate(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), resampler_->out_rate()); }
+
+  // process(pcm: Int16Array): Int16Array, the converted samples (the filter's state carries over).
+  Napi::Value Process(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) {
+      throw Napi::TypeError::New(env, "pcm must be an Int16Array");
+    }
+    const Napi::Int16Array pcm = info[0].As<Napi::Int16Array>();
+    scratch_.clear();
+    resampler_->process(pcm.Data(), pcm.ElementLength(), scratch_);
+    Napi::Int16Array out = Napi::Int16Array::New(env, scratch_.size());
+    if (!scratch_.empty()) std::memcpy(out.Data(), scratch_.data(), scratch_.size() * sizeof(int16_t));
+    return out;
+  }
+
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    resampler_->reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<Resampler> resampler_;
+  std::vector<int16_t> scratch_;
+};
+
 struct Exports {
   Napi::FunctionReference constructor;
+  Napi::FunctionReference resampler;
 };
 
 // engine.create(options, onEvent)
@@ -844,6 +940,12 @@ Napi::Value names_array(Napi::Env env, const std::vector<std::string>& names) {
   return array;
 }
 
+// engine.createResampler({ inRateHz, outRateHz, quality })
+Napi::Value CreateResampler(const Napi::CallbackInfo& info) {
+  auto* exports = static_cast<Exports*>(info.Data());
+  return exports->resampler.New({info[0]});
+}
+
 Napi::Value Codecs(const Napi::CallbackInfo& info) { return names_array(info.Env(), codec_name_list()); }
 
 Napi::Value AudioBackends(const Napi::CallbackInfo& info) { return names_array(info.Env(), audio_backend_name_list()); }
@@ -851,11 +953,12 @@ Napi::Value AudioBackends(const Napi::CallbackInfo& info) { return names_array(i
 }  // namespace
 
 Napi::Object make_exports(Napi::Env env) {
-  auto* exports = new Exports{Napi::Persistent(MediaEngineHandle::Define(env))};
+  auto* exports = new Exports{Napi::Persistent(MediaEngineHandle::Define(env)), Napi::Persistent(ResamplerHandle::Define(env))};
   env.AddCleanupHook([exports]() { delete exports; });
   Napi::Object part = Napi::Object::New(env);
   part.DefineProperties({
       Napi::PropertyDescriptor::Value("create", Napi::Function::New(env, Create, "create", exports), napi_enumerable),
+      Napi::PropertyDescriptor::Value("createResampler", Napi::Function::New(env, CreateResampler, "createResampler", exports), napi_enumerable),
       Napi::PropertyDescriptor::Value("codecs", Napi::Function::New(env, Codecs, "codecs"), napi_enumerable),
       Napi::PropertyDescriptor::Value("audioBackends", Napi::Function::New(env, AudioBackends, "audioBackends"), napi_enumerable),
   });

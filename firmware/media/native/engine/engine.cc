@@ -103,6 +103,8 @@ Engine::Engine(const EngineOptions& options, EventSink& events)
                                               (error.err != 0 ? std::string(" (") + std::strerror(error.err) + ")" : ""),
                       error.err, "open", error.device);
   }
+  external_ = backend_->external();
+  if (external_ != nullptr) playback_batch_.reserve(external_->playback_batch_frames());
 
   try {
     if (clock_ == ClockMode::kRealtime) {
@@ -259,7 +261,27 @@ void Engine::tick(int64_t now) noexcept {
   } else {
     playback_failed_ = false;
   }
+  if (external_ != nullptr) deliver_playback(now);
   device_events(captured && played, now);
+}
+
+void Engine::deliver_playback(int64_t now) noexcept {
+  if (!external_->take_playback(playback_batch_)) return;
+  // JS takes batches as its event loop runs; while it is stalled they are dropped, not queued up.
+  if (playback_pending_->load() >= static_cast<int>(external_->max_pending_batches())) {
+    external_->playback_dropped(playback_batch_.size());
+    return;
+  }
+  try {
+    auto e = std::make_unique<Event>();
+    e->kind = Event::Kind::kPlayback;
+    e->pcm.assign(playback_batch_.begin(), playback_batch_.end());
+    e->sample_rate_hz = context_.sample_rate_hz;
+    e->pending = PendingToken(playback_pending_);
+    post_event(std::move(e), now);
+  } catch (const std::bad_alloc&) {
+    external_->playback_dropped(playback_batch_.size());
+  }
 }
 
 void Engine::mix_streams(int64_t now) noexcept {
@@ -522,7 +544,19 @@ AudioStats Engine::audio_stats() const {
   a.device_errors = device_errors_;
   a.device_recoveries = device_recoveries_;
   a.conference = conference_;
+  if (external_ != nullptr) {
+    a.has_external = true;
+    a.external = external_->stats();
+  }
   return a;
+}
+
+void Engine::push_capture(const int16_t* pcm, size_t frames) {
+  check_open();
+  if (external_ == nullptr) {
+    throw EngineError("ERR_MEDIA_STATE", std::string("pushCapture() needs the 'external' audio backend (this engine has '") + backend_->name() + "')");
+  }
+  external_->push_capture(pcm, frames);
 }
 
 void Engine::advance(int64_t us) {

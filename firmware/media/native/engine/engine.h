@@ -58,6 +58,9 @@ struct AudioStats {
   uint64_t device_recoveries = 0;
   /// Streams in the conference (empty: none).
   std::vector<uint32_t> conference;
+  /// The `external` backend's buffers.
+  bool has_external = false;
+  ExternalAudioStats external;
 };
 
 struct StreamInfo {
@@ -121,6 +124,9 @@ class Engine {
   static constexpr double kMinGainDb = -40.0;
   static constexpr double kMaxGainDb = 20.0;
   AudioStats audio_stats() const;
+  /// `external` backend: microphone samples at the engine rate from JS (throws EngineError
+  /// ERR_MEDIA_STATE with any other backend). The speaker's side comes back as kPlayback events.
+  void push_capture(const int16_t* pcm, size_t frames);
   /// Virtual clock only: runs the ticks of the next `us` microseconds, then returns.
   void advance(int64_t us);
   int64_t now_us() const noexcept;
@@ -141,6 +147,7 @@ class Engine {
   void device_error(const AudioError& error, bool capture, int64_t now_us) noexcept;
   void device_events(bool ok, int64_t now_us) noexcept;
   void mix_streams(int64_t now_us) noexcept;
+  void deliver_playback(int64_t now_us) noexcept;
   void post_event(std::unique_ptr<Event> event, int64_t now_us) noexcept;
   std::shared_ptr<Stream> find(uint32_t id) const;
   void check_open() const;
@@ -150,6 +157,9 @@ class Engine {
   Random random_;
   EngineContext context_;
   std::unique_ptr<AudioBackend> backend_;
+  /// The backend's JS-driven side (`external`), else nullptr; batches of it waiting for JS.
+  ExternalAudio* external_ = nullptr;
+  std::shared_ptr<std::atomic<int>> playback_pending_ = std::make_shared<std::atomic<int>>(0);
   ProcessingOptions processing_options_;
   const std::chrono::steady_clock::time_point origin_;
   const int64_t period_us_ = 10'000;
@@ -188,6 +198,7 @@ class Engine {
   std::vector<int16_t> capture_;
   std::vector<int16_t> playback_;
   std::vector<int32_t> mix_;
+  std::vector<int16_t> playback_batch_;
   bool capture_failed_ = false;
   std::string last_error_device_;
   bool playback_failed_ = false;

@@ -2,9 +2,11 @@
 #ifndef OFFHOOK_ENGINE_EVENTS_H
 #define OFFHOOK_ENGINE_EVENTS_H
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/audio-backend.h"
 
@@ -64,6 +66,34 @@ struct StreamStats {
   double mos = 0;
 };
 
+/// Counts an event among those still on their way to JS: taken when the event is made, given back
+/// when it is destroyed (delivered, dropped by a failed post, or freed at teardown). Move-only.
+class PendingToken {
+ public:
+  PendingToken() = default;
+  explicit PendingToken(std::shared_ptr<std::atomic<int>> count) noexcept : count_(std::move(count)) {
+    if (count_) count_->fetch_add(1);
+  }
+  PendingToken(PendingToken&& other) noexcept = default;
+  PendingToken& operator=(PendingToken&& other) noexcept {
+    if (this != &other) {
+      release();
+      count_ = std::move(other.count_);
+    }
+    return *this;
+  }
+  PendingToken(const PendingToken&) = delete;
+  PendingToken& operator=(const PendingToken&) = delete;
+  ~PendingToken() { release(); }
+
+ private:
+  void release() noexcept {
+    if (count_) count_->fetch_sub(1);
+    count_.reset();
+  }
+  std::shared_ptr<std::atomic<int>> count_;
+};
+
 struct Event {
   enum class Kind {
     kDtmf,           ///< RFC 4733 event begin / end
@@ -77,6 +107,7 @@ struct Event {
     kRtcpBye,        ///< the peer left (RFC 3550 §6.6)
     kToneEnded,      ///< a non-repeating tone finished
     kFlushed,        ///< the marker of drainEvents(): everything posted before it was delivered
+    kPlayback,       ///< `external` backend: a batch of what the speaker played
   };
   Kind kind = Kind::kStats;
   uint32_t stream_id = 0;
@@ -106,6 +137,10 @@ struct Event {
   bool rtcp = false;
   // kFlushed
   double token = 0;
+  // kPlayback: mono samples at the engine rate; the token bounds how many batches wait for JS
+  std::vector<int16_t> pcm;
+  int sample_rate_hz = 0;
+  PendingToken pending;
 };
 
 /// Where the engine's threads post events; never blocks, drops on failure.
