@@ -7,7 +7,7 @@ export function lineName(aor: string): string {
   return m?.[1] ?? aor.replace(/^sips?:/i, '');
 }
 
-/** One LCD row for an account: "Registered 1003", "Registering 1003", "1003: wrong password (401)", "1003 (unregistered)" (register: false). */
+/** One LCD row for an account: "Registered 1003", "Registering 1003", "1003: wrong password (401)", "Line 1003" (register: false: direct calls, or a server that does not want REGISTER). */
 export function lineText(aor: string, line: LineStatus): string {
   const name = lineName(aor);
   switch (line.state) {
@@ -18,6 +18,6 @@ export function lineText(aor: string, line: LineStatus): string {
     case 'failed':
       return `${name}: ${line.reason}`;
     case 'off':
-      return `${name} (unregistered)`;
+      return `Line ${name}`;
   }
 }

@@ -136,8 +136,8 @@ describe('two emulated phones on one page, in Chromium', () => {
     await page.goto(url);
     await expect.poll(() => page.locator('body').getAttribute('data-connected')).toBe('true');
     expect(await page.locator('.unit').count()).toBe(2);
-    await expect.poll(() => lcd(page, '100')).toContain('100 (unregistered)');
-    await expect.poll(() => lcd(page, '101')).toContain('101 (unregistered)');
+    await expect.poll(() => lcd(page, '100')).toContain('Line 100');
+    await expect.poll(() => lcd(page, '101')).toContain('Line 101');
 
     // Phone 100: lift, dial 101 and send.
     const p100 = unit(page, '100');
@@ -180,9 +180,9 @@ describe('two emulated phones on one page, in Chromium', () => {
       await expect.poll(async () => (await apiPhone(ext)).calls).toEqual([]);
     }
     await expect.poll(() => lcd(page, '100')).toMatch(/Call ended\s+00:0\d\n101[\s\S]*MOS/);
-    await expect.poll(() => lcd(page, '101')).toContain('101 (unregistered)');
+    await expect.poll(() => lcd(page, '101')).toContain('Line 101');
     await page.screenshot({ path: join(ARTIFACTS, 'two-phones-ended.png') });
-    await expect.poll(() => lcd(page, '100'), { timeout: 7000 }).toContain('100 (unregistered)');
+    await expect.poll(() => lcd(page, '100'), { timeout: 7000 }).toContain('Line 100');
     expect(errors).toEqual([]);
     await page.close();
 

@@ -41,7 +41,7 @@ describe('two phones on the loopback network', () => {
     const bob = await desk(n, '1002', 'Bob');
     const a = alice.board;
     const b = bob.board;
-    expect(a.lcd()[0]).toBe('1001 (unregistered)');
+    expect(a.lcd()[0]).toBe('Line 1001');
 
     await a.lift();
     await a.keys('1002#');
