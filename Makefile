@@ -115,6 +115,28 @@ package-test: package-test-deps
 package-test-deps:
 	@$(MAKE) --no-print-directory apt-install PKGS="$(PACKAGE_TEST_APT_PACKAGES)"
 
+# The SD-card image for a Raspberry Pi 3/4/Zero 2 W: Debian bookworm arm64 (mmdebstrap under qemu-user-static,
+# raspi-firmware, linux-image-arm64) with the arm64 package and a first-boot service (scripts/package/sd-image.sh;
+# the base root file system is cached in .cache/image/, which make clean keeps). IMAGE_XZ=1 also writes $(IMAGE).xz.
+# `make image-test` boots it under qemu-system-aarch64 (scripts/package/image-test.sh; minutes, not in CI).
+IMAGE := dist/offhook_$(VERSION)_rpi-arm64.img
+IMAGE_APT_PACKAGES := mmdebstrap arch-test qemu-user-static binfmt-support dosfstools mtools fdisk e2fsprogs bmap-tools xz-utils
+IMAGE_TEST_APT_PACKAGES := qemu-system-arm mtools fdisk openssh-client curl python3 openssl
+.PHONY: image image-deps image-test image-test-deps
+IMAGE_XZ ?= 0
+image: image-deps
+	$(MAKE) --no-print-directory package PACKAGE_ARCHES=arm64
+	$(SUDO) env IMAGE_XZ=$(IMAGE_XZ) scripts/package/sd-image.sh dist/offhook_$(VERSION)_arm64.deb $(IMAGE)
+
+image-deps:
+	@$(MAKE) --no-print-directory apt-install PKGS="$(IMAGE_APT_PACKAGES)"
+
+image-test: image image-test-deps
+	scripts/package/image-test.sh $(IMAGE)
+
+image-test-deps:
+	@$(MAKE) --no-print-directory apt-install PKGS="$(IMAGE_TEST_APT_PACKAGES)"
+
 # Copies the package of the phone's architecture over ssh and installs it: make deploy HOST=pi@phone.local
 # (ARCH=arm64 by default; armhf for a 32-bit Raspberry Pi OS). sudo on the phone may ask for a password.
 ARCH ?= arm64
