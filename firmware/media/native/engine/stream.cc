@@ -375,8 +375,9 @@ int64_t ArrivalClock::arrival_us(int64_t kernel_ns) const noexcept {
 }
 
 bool Stream::reads_rtp(int64_t now_us) const noexcept {
+  if (started_ && receives(config_.media.direction)) return true;
   const int64_t period_us = static_cast<int64_t>(ctx_.period_frames) * 1'000'000 / ctx_.sample_rate_hz;
-  return now_us - last_rtp_read_us_ >= 2 * period_us || (started_ && receives(config_.media.direction) && will_pull(now_us));
+  return now_us - last_rtp_read_us_ >= 2 * period_us;
 }
 
 bool Stream::reads_rtcp(int64_t now_us) const noexcept { return now_us - last_rtcp_read_us_ >= kRtcpReadUs; }
@@ -391,7 +392,7 @@ void Stream::receive(int fd, const ArrivalClock& clock) noexcept {
     if (held.arrival_us > clock.cutoff_us) return;  // still after this tick's time
     const size_t size = held.size;
     held.size = 0;
-    handle_datagram(held.data.data(), size, held.from, held.arrival_us, rtcp_socket);
+    handle_datagram(held.data.data(), size, held.from, held.arrival_us, clock.tick_us, rtcp_socket);
   }
   alignas(8) uint8_t buffer[2048];  // libsrtp works on 32-bit aligned packets
   SocketAddress from;
@@ -409,7 +410,7 @@ void Stream::receive(int fd, const ArrivalClock& clock) noexcept {
       held.arrival_us = arrival_us;
       return;
     }
-    handle_datagram(buffer, static_cast<size_t>(n), from, arrival_us, rtcp_socket);
+    handle_datagram(buffer, static_cast<size_t>(n), from, arrival_us, clock.tick_us, rtcp_socket);
   }
 }
 
@@ -428,7 +429,8 @@ void Stream::discard_waiting() noexcept {
   }
 }
 
-void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept {
+void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, int64_t tick_us,
+                             bool rtcp_socket) noexcept {
   // A stopped stream drops what arrives, by the datagram's time of arrival, not of reading: the
   // sockets are read in the media tick (a stopped stream's RTCP socket only every kRtcpReadUs), so
   // what a peer sent before start() (baresip's APP "PING" that opens the NAT pinhole) may still be
@@ -443,7 +445,7 @@ void Stream::handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& 
   if (rtcp) {
     on_rtcp(buffer, size, from, arrival_us);
   } else {
-    on_rtp(buffer, size, from, arrival_us);
+    on_rtp(buffer, size, from, arrival_us, tick_us);
   }
 }
 
@@ -466,7 +468,7 @@ bool Stream::unprotect(uint8_t* data, size_t& size, bool rtcp) noexcept {
   return false;
 }
 
-void Stream::on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept {
+void Stream::on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us, int64_t tick_us) noexcept {
   rtp::Header h;
   if (rtp::parse(data, size, h) != rtp::ParseResult::kOk) {
     ++invalid_packets_;
@@ -529,7 +531,18 @@ void Stream::on_rtp(const uint8_t* data, size_t size, const SocketAddress& from,
   packet.seq = h.seq;
   packet.timestamp = h.timestamp;
   packet.marker = h.marker;
-  packet.arrival_us = arrival_us;
+  // The jitter buffer gets the time the packet became available to play-out: the tick that read it,
+  // not the kernel's arrival (kept above for the RFC 3550 jitter, the RTP timeout and the events).
+  // A pull is for the time its audio starts to play, within the tick's period: after the rest of the
+  // previous frame, which under time-stretching is any length. A packet the kernel received before
+  // that time but after this tick's read is not in the buffer; stamped with its kernel time, it would
+  // look in time (d <= offset) and the buffer would count on it, find it missing, conceal a whole
+  // frame, rewind when it comes, and stretch the inserted concealment out again: over and over, on a
+  // clean path. Stamped with the reading tick, "in time" is what the pull actually finds: read by
+  // this tick (stamp <= every pull time of it) or by a later one (stamp > every pull time of this).
+  // The delays the buffer learns lie on the tick grid, as play-out does; the socket is read in every
+  // tick while the stream receives (reads_rtp), so a stamp is at most a period after the arrival.
+  packet.arrival_us = tick_us;
   packet.payload = payload;
   packet.size = h.payload_size;
   if (audio) {
@@ -831,12 +844,6 @@ void Stream::send_rtcp(int64_t now_us, bool bye) noexcept {
     ++rtcp_sent_;
     avg_rtcp_size_ = (static_cast<double>(rtcp_packet_.size()) + kRtcpOverheadBytes) / 16.0 + avg_rtcp_size_ * 15.0 / 16.0;
   }
-}
-
-bool Stream::will_pull(int64_t at) const noexcept {
-  const size_t frames = ctx_.period_frames;
-  const size_t rest = playout_.size();
-  return rest < frames || (rest <= frames && realign_due(rest, at));
 }
 
 bool Stream::due() const noexcept {

@@ -27,7 +27,10 @@ struct Packet {
   uint32_t timestamp = 0;
   /// RFC 3551 §4.1: set on the first packet of a talkspurt (after silence suppression / DTX).
   bool marker = false;
-  /// When the packet arrived, on the same clock as pull()'s now_us.
+  /// When the packet arrived, on the same clock as pull()'s now_us: from when a pull can find it. A
+  /// caller that takes packets in batches (the engine reads its sockets once per tick) gives the time
+  /// of the batch, not an earlier time a packet reached the host: the buffer counts a packet with
+  /// arrival_us <= now_us as there for the pull at now_us, and waits or conceals by that.
   int64_t arrival_us = 0;
   const uint8_t* payload = nullptr;
   size_t size = 0;
