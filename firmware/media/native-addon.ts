@@ -183,6 +183,11 @@ export interface NativeJitterConfig {
   histogramHalfLifePackets?: number;
   /** Added above the chosen offset (audio clock jitter). Default 0. */
   marginMs?: number;
+  /**
+   * With in-band FEC: the offset stays this far above the delay all but lateShare of the packets
+   * arrive by, so that a lost frame's successor (its FEC) is there when it is due. Default 0 (off).
+   */
+  fecHoldMs?: number;
   /** Bound on shrinking while speech plays (frames dropped), ms of delay per second. Default 10. */
   maxShrinkMsPerS?: number;
   /** A bigger timestamp step starts a new timeline. Default 2000. */

@@ -178,6 +178,9 @@ void Stream::configure_media(const StreamMedia& media) {
     // process CPU in jitter::time_stretch and concealed ~1.1 s per 6 s (see the engine README). The
     // stretch path in pull_frame stays, used when this is true.
     jc.time_stretch = false;
+    // Opus in-band FEC rebuilds a lost frame from the next packet, which must then be there: the
+    // buffer holds a packet more than the delays it has seen ask for (jitter::Config::fec_hold_ms).
+    jc.fec_hold_ms = params.fec ? params.ptime_ms : 0;
     std::unique_ptr<jitter::JitterBuffer> jitter;
     try {
       jitter = std::make_unique<jitter::JitterBuffer>(jc);
