@@ -11,7 +11,7 @@ import { nativeFileProblem } from './native-file-check.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
-export const NATIVE_ADDON_API_VERSION = 3;
+export const NATIVE_ADDON_API_VERSION = 4;
 /** File name of the addon, beside a bundle (dist/) or in build/Release/ of a source tree. */
 export const NATIVE_ADDON_FILE = 'offhook_native.node';
 /** What a person runs to get the addon back. */

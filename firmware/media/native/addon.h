@@ -10,7 +10,8 @@ namespace offhook {
 /// so a stale build/Release from older sources fails with "rebuild" instead of a TypeError later.
 /// 2: stream options take `srtp` (an older build would ignore it and send plain RTP).
 /// 3: engine handles have setGains() and setMuted() (volume and microphone mute).
-inline constexpr int kApiVersion = 3;
+/// 4: stream statistics carry stretchedMs (time-stretching play-out).
+inline constexpr int kApiVersion = 4;
 
 /// One instance per Node environment (main thread, each worker), created by NODE_API_ADDON.
 class Addon : public Napi::Addon<Addon> {

@@ -238,6 +238,7 @@ class Stream {
   uint64_t ssrc_changes_ = 0;
   uint64_t concealed_samples_ = 0;   // at the codec rate
   uint64_t comfort_noise_samples_ = 0;
+  uint64_t stretched_samples_ = 0;   // at the codec rate: |played − decoded| of time-stretched frames
   uint64_t fec_recovered_ = 0;
   double max_buffer_delay_ms_ = 0;
   // Play-out alignment (render): frames are pulled on the engine's period grid, and where a frame
