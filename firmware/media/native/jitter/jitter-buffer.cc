@@ -318,6 +318,9 @@ struct JitterBuffer::State {
     const int last = std::clamp(static_cast<int>(std::ceil(hist.bin_of(hi))), first, DelayHistogram::kBins - 1);
     for (int i = first; i <= last + 1; ++i) {
       const double x = std::clamp(hist.bin_start(i), lo, hi);
+      // cost(x) >= x (delay plus non-negative prices), and x only grows: no offset from here on can
+      // beat the best one (on a clean path that ends the scan a few bins above the floor).
+      if (x >= best_cost) break;
       const double c = cost(x);
       if (c < best_cost) {
         best_cost = c;
