@@ -48,6 +48,11 @@ export interface RtpStreamStats {
   fecRecoveredFrames: number;
   /** Comfort noise played from RFC 3389 packets. */
   comfortNoiseMs: number;
+  /**
+   * Audio cut out of or added to received frames by the jitter buffer's time-stretching (the play-out
+   * delay following its target by less than a frame), ms. Near 0 on a clean path.
+   */
+  stretchedMs: number;
   /** Packets that were not valid RTP / RTCP (or too short to be SRTP / SRTCP). */
   invalidPackets: number;
   /** SRTP / SRTCP packets dropped because their authentication tag failed (RFC 3711 §3.3, §3.4): a wrong key, or tampering. */

@@ -110,6 +110,7 @@ function zeroStats(streamId: number, localSsrc: number, timeMs: number): RtpStre
     reordered: 0,
     concealedMs: 0,
     fecRecoveredFrames: 0,
+    stretchedMs: 0,
     comfortNoiseMs: 0,
     invalidPackets: 0,
     srtpAuthFailures: 0,

@@ -11,7 +11,7 @@ import { nativeFileProblem } from './native-file-check.js';
 import type { ToneSpec } from './tones.js';
 
 /** Must equal kApiVersion in native/addon.h; a build from other sources is refused, not half-used. */
-export const NATIVE_ADDON_API_VERSION = 4;
+export const NATIVE_ADDON_API_VERSION = 5;
 /** File name of the addon, beside a bundle (dist/) or in build/Release/ of a source tree. */
 export const NATIVE_ADDON_FILE = 'offhook_native.node';
 /** What a person runs to get the addon back. */
@@ -183,6 +183,11 @@ export interface NativeJitterConfig {
   histogramHalfLifePackets?: number;
   /** Added above the chosen offset (audio clock jitter). Default 0. */
   marginMs?: number;
+  /**
+   * With in-band FEC: the offset stays this far above the delay all but lateShare of the packets
+   * arrive by, so that a lost frame's successor (its FEC) is there when it is due. Default 0 (off).
+   */
+  fecHoldMs?: number;
   /** Bound on shrinking while speech plays (frames dropped), ms of delay per second. Default 10. */
   maxShrinkMsPerS?: number;
   /** A bigger timestamp step starts a new timeline. Default 2000. */

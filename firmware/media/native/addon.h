@@ -12,7 +12,8 @@ namespace offhook {
 /// 3: engine handles have setGains() and setMuted() (volume and microphone mute).
 /// 4: the `external` audio backend: pushCapture(), 'playback' events, AudioStats.external;
 ///    engine.createResampler().
-inline constexpr int kApiVersion = 4;
+/// 5: stream statistics carry stretchedMs (time-stretching play-out).
+inline constexpr int kApiVersion = 5;
 
 /// One instance per Node environment (main thread, each worker), created by NODE_API_ADDON.
 class Addon : public Napi::Addon<Addon> {

@@ -294,6 +294,7 @@ Napi::Object stats_object(Napi::Env env, const StreamStats& s) {
   num("concealedMs", static_cast<double>(s.concealed_ms));
   num("fecRecoveredFrames", static_cast<double>(s.fec_recovered_frames));
   num("comfortNoiseMs", static_cast<double>(s.comfort_noise_ms));
+  num("stretchedMs", static_cast<double>(s.stretched_ms));
   num("invalidPackets", static_cast<double>(s.invalid_packets));
   num("srtpAuthFailures", static_cast<double>(s.srtp_auth_failures));
   num("srtpReplayDropped", static_cast<double>(s.srtp_replay_dropped));

@@ -195,6 +195,7 @@ void Engine::media_loop_virtual() noexcept {
 
 void Engine::receive_all(int64_t now) noexcept {
   ArrivalClock clock;
+  clock.tick_us = now;
   if (clock_ == ClockMode::kVirtual) {
     clock.now_us = now;  // the virtual clock has no time between ticks
   } else {

@@ -35,6 +35,7 @@ struct StreamStats {
   uint64_t concealed_ms = 0;
   uint64_t fec_recovered_frames = 0;
   uint64_t comfort_noise_ms = 0;
+  uint64_t stretched_ms = 0;  ///< play-out made shorter or longer by time-stretching
   uint64_t invalid_packets = 0;
   uint64_t srtp_auth_failures = 0;   ///< RFC 3711 §3.3: dropped, the tag did not verify
   uint64_t srtp_replay_dropped = 0;  ///< RFC 3711 §3.3.2: dropped as a replay

@@ -88,6 +88,9 @@ struct EngineContext {
 /// carried over to the engine clock, both clocks read once when the reading starts; on the virtual
 /// clock (and when the kernel gave no timestamp) it is `now_us`.
 struct ArrivalClock {
+  /// The tick that reads: when what it reads becomes available to play-out (the jitter buffer's
+  /// arrival time, see Stream::on_rtp). Every pull of that tick is for a time within its period.
+  int64_t tick_us = 0;
   int64_t now_us = 0;
   /// CLOCK_REALTIME at now_us, ns; 0 = every datagram arrives at now_us.
   int64_t realtime_ns = 0;
@@ -132,9 +135,10 @@ class Stream {
   /// Everything else (capture from a file, pulls from the jitter buffer with what had arrived by the
   /// tick's time, timers, the speaker file) comes out the same when the tick runs a period late.
   bool due() const noexcept;
-  /// Realtime: whether to read the sockets in the tick at `now_us`. RTP: when a frame will be pulled
-  /// (the buffer must hold what arrived), else every other period (DTMF, latching stay prompt); RTCP
-  /// every kRtcpReadUs. Arrival times come from the kernel, so reading later changes none of them.
+  /// Realtime: whether to read the sockets in the tick at `now_us`. RTP: every tick while the stream
+  /// plays what it receives (the tick that reads a packet is when it becomes available to play-out:
+  /// Stream::on_rtp), else every other period; RTCP every kRtcpReadUs (reports come every few
+  /// seconds, with the kernel's arrival time).
   bool reads_rtp(int64_t now_us) const noexcept;
   bool reads_rtcp(int64_t now_us) const noexcept;
 
@@ -153,8 +157,10 @@ class Stream {
   void send_rtp(bool marker, uint8_t pt, uint32_t timestamp, const uint8_t* payload, size_t size) noexcept;
   /// SRTP / SRTCP check of a received packet in place; false (counted) when it must be dropped.
   bool unprotect(uint8_t* data, size_t& size, bool rtcp) noexcept;
-  void handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, bool rtcp_socket) noexcept;
-  void on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
+  /// arrival_us: the kernel's receive time (statistics, RTCP); tick_us: the tick that reads it.
+  void handle_datagram(uint8_t* buffer, size_t size, const SocketAddress& from, int64_t arrival_us, int64_t tick_us,
+                       bool rtcp_socket) noexcept;
+  void on_rtp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us, int64_t tick_us) noexcept;
   void on_rtcp(const uint8_t* data, size_t size, const SocketAddress& from, int64_t arrival_us) noexcept;
   void send_rtcp(int64_t now_us, bool bye) noexcept;
   void schedule_rtcp(int64_t now_us, bool initial) noexcept;
@@ -164,8 +170,6 @@ class Stream {
   /// Whether the rest of the last frame (`rest` samples, at most a period) should be skipped so that
   /// the next frame plays a period sooner.
   bool realign_due(size_t rest, int64_t now_us) const noexcept;
-  /// Whether render() at `at` pulls from the jitter buffer (the play-out FIFO runs dry, or realigns).
-  bool will_pull(int64_t at) const noexcept;
   void post(std::unique_ptr<Event> event, int64_t now_us) const noexcept;
   uint32_t rtp_timestamp_at(int64_t now_us) const noexcept;
 
@@ -234,6 +238,7 @@ class Stream {
   uint64_t ssrc_changes_ = 0;
   uint64_t concealed_samples_ = 0;   // at the codec rate
   uint64_t comfort_noise_samples_ = 0;
+  uint64_t stretched_samples_ = 0;   // at the codec rate: |played − decoded| of time-stretched frames
   uint64_t fec_recovered_ = 0;
   double max_buffer_delay_ms_ = 0;
   // Play-out alignment (render): frames are pulled on the engine's period grid, and where a frame

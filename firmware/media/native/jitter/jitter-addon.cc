@@ -91,6 +91,7 @@ Config parse_config(const Napi::Value& value) {
   if (!field(o, "lateCostMs").IsUndefined()) c.late_cost_ms = number_field(o, "config", "lateCostMs", 0, 10000, false);
   optional_int(o, "histogramHalfLifePackets", c.histogram_half_life_packets);
   optional_int(o, "marginMs", c.margin_ms);
+  optional_int(o, "fecHoldMs", c.fec_hold_ms);
   optional_int(o, "maxShrinkMsPerS", c.max_shrink_ms_per_s);
   optional_int(o, "maxTimestampJumpMs", c.max_timestamp_jump_ms);
   optional_int(o, "maxConcealMs", c.max_conceal_ms);

@@ -128,6 +128,7 @@ void validate(const Config& c) {
   if (!(c.late_cost_ms >= 0.0 && c.late_cost_ms <= 10000.0)) throw ConfigError("lateCostMs", "must be from 0 to 10000");
   if (!in(c.histogram_half_life_packets, 1, 1000000)) throw ConfigError("histogramHalfLifePackets", "must be from 1 to 1000000");
   if (!in(c.margin_ms, 0, 1000)) throw ConfigError("marginMs", "must be from 0 to 1000");
+  if (!in(c.fec_hold_ms, 0, 1000)) throw ConfigError("fecHoldMs", "must be from 0 to 1000");
   if (!in(c.max_shrink_ms_per_s, 0, 1000)) throw ConfigError("maxShrinkMsPerS", "must be from 0 to 1000");
   if (!in(c.max_timestamp_jump_ms, c.ptime_ms, 3600000)) {
     throw ConfigError("maxTimestampJumpMs", "must be from ptimeMs to 3600000");
@@ -202,6 +203,7 @@ struct JitterBuffer::State {
   bool target_dirty = true;
   double floor_us = 0;
   double median_us = 0;
+  double fec_floor_us = -std::numeric_limits<double>::infinity();  // Config::fec_hold_ms
   double target_added_us = 0;
   double target_offset_us = 0;
   const double late_cost_us_per_share = cfg.late_cost_ms * 1000.0 * 100.0;
@@ -251,6 +253,7 @@ struct JitterBuffer::State {
     timeline_packets = 0;
     target_dirty = true;
     target_added_us = prior_added_us;
+    fec_floor_us = -std::numeric_limits<double>::infinity();
     drift_started = false;
     drift_sw = drift_st = drift_sd = drift_stt = drift_std = 0;
     drift_points = 0;
@@ -259,9 +262,10 @@ struct JitterBuffer::State {
 
   /// Lowest offset allowed: min_delay_ms above the median delay (robust: one early packet must not
   /// let the offset drop, only to force it back up once that packet has faded from the low quantile),
-  /// and, while there is little history, the prior above the fastest packets.
+  /// fec_hold_ms above the upper range of the delays, and, while there is little history, the prior
+  /// above the fastest packets.
   double lo_offset_us() const {
-    double lo = median_us + cfg.min_delay_ms * 1000.0;
+    double lo = std::max(median_us + cfg.min_delay_ms * 1000.0, fec_floor_us);
     if (timeline_packets < kWarmupPackets) lo = std::max(lo, floor_us + prior_added_us);
     return std::max(lo, burst_offset_us);
   }
@@ -305,6 +309,7 @@ struct JitterBuffer::State {
     burst_offset_us = burst_hist.weight() >= kBurstMinWeight ? burst_hist.quantile(kBurstQuantile)
                                                              : -std::numeric_limits<double>::infinity();
     median_us = hist.quantile(0.5);
+    if (cfg.fec_hold_ms > 0) fec_floor_us = hist.quantile(1.0 - cfg.late_share) + cfg.fec_hold_ms * 1000.0;
     const double hi = floor_us + cfg.max_delay_ms * 1000.0;
     const double lo = std::min(lo_offset_us(), hi);
     double best_x = hi;
@@ -313,6 +318,9 @@ struct JitterBuffer::State {
     const int last = std::clamp(static_cast<int>(std::ceil(hist.bin_of(hi))), first, DelayHistogram::kBins - 1);
     for (int i = first; i <= last + 1; ++i) {
       const double x = std::clamp(hist.bin_start(i), lo, hi);
+      // cost(x) >= x (delay plus non-negative prices), and x only grows: no offset from here on can
+      // beat the best one (on a clean path that ends the scan a few bins above the floor).
+      if (x >= best_cost) break;
       const double c = cost(x);
       if (c < best_cost) {
         best_cost = c;

@@ -27,7 +27,10 @@ struct Packet {
   uint32_t timestamp = 0;
   /// RFC 3551 §4.1: set on the first packet of a talkspurt (after silence suppression / DTX).
   bool marker = false;
-  /// When the packet arrived, on the same clock as pull()'s now_us.
+  /// When the packet arrived, on the same clock as pull()'s now_us: from when a pull can find it. A
+  /// caller that takes packets in batches (the engine reads its sockets once per tick) gives the time
+  /// of the batch, not an earlier time a packet reached the host: the buffer counts a packet with
+  /// arrival_us <= now_us as there for the pull at now_us, and waits or conceals by that.
   int64_t arrival_us = 0;
   const uint8_t* payload = nullptr;
   size_t size = 0;
@@ -66,6 +69,13 @@ struct Config {
   int histogram_half_life_packets = 500;
   /// Extra delay above the chosen offset, in ms (absorbs jitter of the audio clock's pull times).
   int margin_ms = 0;
+  /// For a codec with in-band FEC (Opus, RFC 7587 §3.2: a lost frame is rebuilt from the next
+  /// packet): the offset stays at least this far above the delay that all but late_share of the
+  /// packets arrive by, so that when a frame is lost the next packet has usually arrived by the time
+  /// the lost one is due. A floor in the delay's upper range, not above its median: the time-stretching
+  /// buffer sits low and waits for the late ones, and a frame's successor must be there at once. 0 =
+  /// off; the engine sets the packet time when FEC is on.
+  int fec_hold_ms = 0;
   /// How fast the delay may shrink while audio plays (dropping voiced frames): ms of delay per second.
   /// In silence (CN, DTX, between talkspurts) it shrinks at once.
   int max_shrink_ms_per_s = 10;
