@@ -123,7 +123,11 @@ export const mediaSchema = object({
   ),
   jitter: section(
     object({
-      minDelayMs: withDefault(number({ integer: true, min: 0, max: 2000, unit: 'ms' }), 20),
+      /**
+       * A floor under the adaptive target. 0 (the engine's DEFAULT_JITTER): the buffer follows the
+       * observed jitter by itself (README "Media engine"); a fixed floor only adds delay on a clean path.
+       */
+      minDelayMs: withDefault(number({ integer: true, min: 0, max: 2000, unit: 'ms' }), 0),
       maxDelayMs: withDefault(number({ integer: true, min: 0, max: 5000, unit: 'ms' }), 300),
     }),
   ),

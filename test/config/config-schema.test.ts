@@ -51,7 +51,7 @@ describe('config defaults', () => {
         codecs: ['opus', 'PCMU', 'PCMA'],
         ptimeMs: 20,
         opus: { sampleRateHz: 16000, fec: true, dtx: false },
-        jitter: { minDelayMs: 20, maxDelayMs: 300 },
+        jitter: { minDelayMs: 0, maxDelayMs: 300 },
         rtpPorts: { min: 16384, max: 32767 },
         paths: {
           handset: { micGainDb: 0, speakerGainDb: 0 },
