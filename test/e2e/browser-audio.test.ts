@@ -1,17 +1,13 @@
 // The page's microphone and speaker in real Chromium: phone 100 on browser audio calls 101 (a 440 Hz WAV microphone, a WAV speaker); Chromium's fake microphone (a 1 kHz WAV) reaches 101's speaker WAV, and 101's 440 Hz reaches what the page's audio worklet played; a screenshot goes to test-artifacts/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockTone } from '../media/support/goertzel.js';
 import { readWav, sine, writeWav } from '../media/support/wav-file.js';
+import { ARTIFACTS, TwoPhoneEmulator, launchChromium, lcd, unit, wavWrittenMs } from './support/two-phone-emulator.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'offhook.mjs');
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'e2e');
 /** The page's microphone (Chromium's fake device plays this WAV), and 101's. */
 const PAGE_MIC_HZ = 1000;
 const PHONE_MIC_HZ = 440;
@@ -23,80 +19,17 @@ const pageMicWav = join(dir, 'page-mic-1khz.wav');
 const micWav101 = join(dir, 'mic-101-440hz.wav');
 const speakerWav101 = join(dir, 'speaker-101.wav');
 
-let child: ChildProcess | undefined;
-let exited: Promise<number | null> | undefined;
-let browser: Browser | undefined;
-let url = '';
-let stderr = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Two phones calling each other by address: 100 on the page's audio, 101 on WAV files. */
-function configText(p100: number, p101: number): string {
-  const phone = (ext: string, port: number, audio: string): string[] => [
-    `  - name: "${ext}"`,
-    `    accounts: [{ aor: "sip:${ext}@127.0.0.1:${port}", password: "", displayName: "Phone ${ext}", register: false, mwi: "off" }]`,
-    `    sip: { listen: [{ transport: udp, address: 127.0.0.1, port: ${port} }, { transport: tcp, address: 127.0.0.1, port: ${port} }] }`,
-    `    media: { audio: ${audio} }`,
-  ];
-  return [
-    'log: { level: info }',
-    `stateDir: ${join(dir, 'state')}`,
-    'sip: { acceptCallsFrom: any }',
-    'dialPlan:',
-    '  directory:',
-    `    "100": sip:100@127.0.0.1:${p100}`,
-    `    "101": sip:101@127.0.0.1:${p101}`,
-    'phones:',
-    ...phone('100', p100, '{ backend: browser }'),
-    ...phone('101', p101, `{ backend: file, capture: "${micWav101}", playback: "${speakerWav101}" }`),
-    '',
-  ].join('\n');
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (stderr: ${stderr.slice(-2000)})`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+let emulator: TwoPhoneEmulator | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: \`make deps\` installs the Debian package chromium`);
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`make build\` (or node scripts/build.mjs)`);
   // Chromium's fake microphone plays this WAV in a loop (at its own rate: 48 kHz, as a sound card).
   writeWav(pageMicWav, { sampleRateHz: 48000, samples: sine(PAGE_MIC_HZ, 2000, 48000) });
   writeWav(micWav101, { sampleRateHz: ENGINE_RATE_HZ, samples: sine(PHONE_MIC_HZ, 1000, ENGINE_RATE_HZ) });
-  const p100 = await freePort();
-  let p101 = await freePort();
-  while (p101 === p100) p101 = await freePort();
-  const file = join(dir, 'offhook.yaml');
-  writeFileSync(file, configText(p100, p101));
-  const proc = spawn(process.execPath, [BUNDLE, '--board', 'emulator', '--http-port', '0', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const launching = chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
+  emulator = await TwoPhoneEmulator.start({
+    dir,
+    logLevel: 'info',
+    audio: { '100': '{ backend: browser }', '101': `{ backend: file, capture: "${micWav101}", playback: "${speakerWav101}" }` },
+    chromiumArgs: [
       // The permission prompt answered yes, and a fake microphone that plays the WAV.
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
@@ -104,29 +37,11 @@ beforeAll(async () => {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
-  url = await waitFor('the page URL', () => /the 2 emulated phones are at (http:\/\/\S+)/.exec(out)?.[1], 10_000);
-  browser = await launching;
 }, 20_000);
 
-afterAll(async () => {
-  await browser?.close();
-  if (child?.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  await exited;
-});
+afterAll(() => emulator?.stop());
 
-function unit(page: Page, ext: string): Locator {
-  return page.locator(`.unit[data-ext="${ext}"]`);
-}
-async function lcd(page: Page, ext: string): Promise<string> {
-  return (await unit(page, ext).locator('.lcd-text').textContent()) ?? '';
-}
-function playedMs(): number {
-  try {
-    return ((statSync(speakerWav101).size - 44) / 2 / ENGINE_RATE_HZ) * 1000;
-  } catch {
-    return 0;
-  }
-}
+const playedMs = (): number => wavWrittenMs(speakerWav101, ENGINE_RATE_HZ);
 
 interface Probe {
   sampleRate: number;
@@ -148,15 +63,12 @@ async function probe(page: Page): Promise<Probe> {
 describe('the page\'s microphone and speaker, in Chromium', () => {
   it('a microphone the browser refuses: the page says so and plays the phone anyway; keys and handset keep working', async () => {
     // Another Chromium, one that answers every permission prompt with no.
-    const denying = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-fake-device-for-media-stream', '--deny-permission-prompts'],
-    });
+    const denying = await launchChromium(['--use-fake-device-for-media-stream', '--deny-permission-prompts']);
     try {
       const page = await denying.newPage({ viewport: { width: 1560, height: 820 } });
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(url);
+      await page.goto(emulator!.url);
       await expect.poll(() => page.locator('body').getAttribute('data-connected')).toBe('true');
       const p100 = unit(page, '100');
       await p100.locator('.handset').click();
@@ -183,13 +95,13 @@ describe('the page\'s microphone and speaker, in Chromium', () => {
   }, 20_000);
 
   it('100 lifts (the page takes its audio), calls 101; the fake microphone\'s 1 kHz reaches 101\'s speaker, 101\'s 440 Hz reaches the page\'s worklet', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1560, height: 820 } });
+    const page = await emulator!.browser.newPage({ viewport: { width: 1560, height: 820 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(url);
+    await page.goto(emulator!.url);
     await expect.poll(() => page.locator('body').getAttribute('data-connected')).toBe('true');
     const p100 = unit(page, '100');
     const p101 = unit(page, '101');
@@ -215,7 +127,7 @@ describe('the page\'s microphone and speaker, in Chromium', () => {
 
     // Up: the fake microphone → worklet → WebSocket → engine 100 → RTP → engine 101's speaker WAV.
     const from = playedMs() + 700;
-    await waitFor('101\'s speaker WAV to grow', () => (playedMs() >= from + LISTEN_MS + 100 ? true : undefined), LISTEN_MS + 5000);
+    await emulator!.waitFor('101\'s speaker WAV to grow', () => (playedMs() >= from + LISTEN_MS + 100 ? true : undefined), LISTEN_MS + 5000);
     const wav = readWav(speakerWav101);
     const up = blockTone(wav.samples, wav.sampleRateHz, PAGE_MIC_HZ, from, from + LISTEN_MS);
     expect(up.blocks).toBeGreaterThanOrEqual(10);
@@ -246,10 +158,9 @@ describe('the page\'s microphone and speaker, in Chromium', () => {
     for (const ext of ['100', '101']) await expect.poll(() => unit(page, ext).getAttribute('data-off-hook')).toBe('false');
     expect(errors).toEqual([]);
     await page.close();
-    process.kill(child!.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await emulator!.terminate()).toBe(0);
     // The server logged the page's link when audio went off: frames both ways, none dropped.
-    const link = stderr.split('\n').filter((l) => l.includes('let go of the phone')).at(-1);
+    const link = emulator!.stderr.split('\n').filter((l) => l.includes('let go of the phone')).at(-1);
     expect(link).toBeDefined();
     const counters = JSON.parse(link!) as { captureFrames: number; captureDropped: number; playbackFrames: number; playbackDropped: number };
     expect(counters.captureFrames).toBeGreaterThan(100);

@@ -1,18 +1,13 @@
 // The two-phone emulator in real Chromium: the bundle runs phones 100 and 101 calling each other over SIP on 127.0.0.1; the page lifts 100, dials 101 #, answers on 101, hears 100's 1 kHz microphone in 101's speaker WAV, hangs up; a screenshot goes to test-artifacts/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhoneStatus } from '../../firmware/emulator/phone-status.js';
 import { blockTone } from '../media/support/goertzel.js';
 import { readWav, sine, writeWav } from '../media/support/wav-file.js';
+import { ARTIFACTS, TwoPhoneEmulator, lcd, unit, wavWrittenMs } from './support/two-phone-emulator.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'offhook.mjs');
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'e2e');
 /** Phone 100's microphone; the engine's rate (16 kHz unless Opus is fullband) is the WAVs'. */
 const MIC_HZ = 1000;
 const ENGINE_RATE_HZ = 16000;
@@ -23,93 +18,22 @@ const micWav = join(dir, 'mic-1khz.wav');
 const speakerWav = join(dir, 'speaker-101.wav');
 const stateDir = join(dir, 'state');
 
-let child: ChildProcess | undefined;
-let exited: Promise<number | null> | undefined;
-let browser: Browser | undefined;
-let url = '';
-let stderr = '';
-
-/** A TCP port nothing listens on now (the phones take it for UDP and TCP). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The config a user would write for two phones that call each other by address, plus WAV audio for the test. */
-function configText(p100: number, p101: number): string {
-  const phone = (ext: string, port: number, audio: string): string[] => [
-    `  - name: "${ext}"`,
-    `    accounts: [{ aor: "sip:${ext}@127.0.0.1:${port}", password: "", displayName: "Phone ${ext}", register: false, mwi: "off" }]`,
-    `    sip: { listen: [{ transport: udp, address: 127.0.0.1, port: ${port} }, { transport: tcp, address: 127.0.0.1, port: ${port} }] }`,
-    `    media: { audio: ${audio} }`,
-  ];
-  return [
-    'log: { level: warn }',
-    `stateDir: ${stateDir}`,
-    'sip: { acceptCallsFrom: any }',
-    'dialPlan:',
-    '  directory:',
-    `    "100": sip:100@127.0.0.1:${p100}`,
-    `    "101": sip:101@127.0.0.1:${p101}`,
-    'phones:',
-    ...phone('100', p100, `{ backend: file, capture: "${micWav}" }`),
-    ...phone('101', p101, `{ backend: file, playback: "${speakerWav}" }`),
-    '',
-  ].join('\n');
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (stderr: ${stderr.slice(-2000)})`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+let emulator: TwoPhoneEmulator | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: \`make deps\` installs the Debian package chromium`);
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`make build\` (or node scripts/build.mjs)`);
   writeWav(micWav, { sampleRateHz: ENGINE_RATE_HZ, samples: sine(MIC_HZ, 1000, ENGINE_RATE_HZ) });
-  const p100 = await freePort();
-  let p101 = await freePort();
-  while (p101 === p100) p101 = await freePort();
-  const file = join(dir, 'offhook.yaml');
-  writeFileSync(file, configText(p100, p101));
-  const proc = spawn(process.execPath, [BUNDLE, '--board', 'emulator', '--http-port', '0', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  url = await waitFor('the page URL', () => /the 2 emulated phones are at (http:\/\/\S+)/.exec(out)?.[1], 10_000);
-  browser = await launching;
+  emulator = await TwoPhoneEmulator.start({
+    dir,
+    logLevel: 'warn',
+    audio: { '100': `{ backend: file, capture: "${micWav}" }`, '101': `{ backend: file, playback: "${speakerWav}" }` },
+  });
 }, 20_000);
 
-afterAll(async () => {
-  await browser?.close();
-  // Ended by its pid, if the test did not end it itself.
-  if (child?.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  await exited;
-});
+// Ended by its pid, if the test did not end it itself.
+afterAll(() => emulator?.stop());
 
-/** A phone on the page: its section, and the LCD's rows as the page shows them (its text mirror of the canvas). */
-function unit(page: Page, ext: string): Locator {
-  return page.locator(`.unit[data-ext="${ext}"]`);
-}
-async function lcd(page: Page, ext: string): Promise<string> {
-  return (await unit(page, ext).locator('.lcd-text').textContent()) ?? '';
-}
 async function apiPhone(ext: string): Promise<PhoneStatus> {
-  return ((await (await fetch(`${url}api/phones/${ext}/state`)).json()) as { phone: PhoneStatus }).phone;
+  return ((await (await fetch(`${emulator!.url}api/phones/${ext}/state`)).json()) as { phone: PhoneStatus }).phone;
 }
 /** The call timer of a Connected screen ("Connected      00:02" → 2 s), undefined on any other screen. */
 function timerOf(text: string): number | undefined {
@@ -117,23 +41,17 @@ function timerOf(text: string): number | undefined {
   return m ? Number(m[1]) * 60 + Number(m[2]) : undefined;
 }
 /** How much the engine has written to 101's speaker WAV so far, ms. */
-function playedMs(): number {
-  try {
-    return ((statSync(speakerWav).size - 44) / 2 / ENGINE_RATE_HZ) * 1000;
-  } catch {
-    return 0;
-  }
-}
+const playedMs = (): number => wavWrittenMs(speakerWav, ENGINE_RATE_HZ);
 
 describe('two emulated phones on one page, in Chromium', () => {
   it('100 lifts and dials 101 #; 101 rings and answers; both Connected with a running timer; 1 kHz from 100 reaches 101; both hang up; the history has the call', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1560, height: 760 } });
+    const page = await emulator!.browser.newPage({ viewport: { width: 1560, height: 760 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(url);
+    await page.goto(emulator!.url);
     await expect.poll(() => page.locator('body').getAttribute('data-connected')).toBe('true');
     expect(await page.locator('.unit').count()).toBe(2);
     await expect.poll(() => lcd(page, '100')).toContain('Line 100');
@@ -161,7 +79,7 @@ describe('two emulated phones on one page, in Chromium', () => {
 
     // 100's microphone in 101's speaker: LISTEN_MS of it, after half a second for the jitter buffer.
     const from = playedMs() + 500;
-    await waitFor('101\'s speaker WAV to grow', () => (playedMs() >= from + LISTEN_MS + 100 ? true : undefined), LISTEN_MS + 5000);
+    await emulator!.waitFor('101\'s speaker WAV to grow', () => (playedMs() >= from + LISTEN_MS + 100 ? true : undefined), LISTEN_MS + 5000);
     await expect.poll(async () => (timerOf(await lcd(page, '100')) ?? -1) > (startedAt[0] ?? 0)).toBe(true);
     await expect.poll(async () => (timerOf(await lcd(page, '101')) ?? -1) > (startedAt[1] ?? 0)).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -187,8 +105,7 @@ describe('two emulated phones on one page, in Chromium', () => {
     await page.close();
 
     // Stopped by its pid: exit 0, each phone's history written in its own subdirectory of stateDir.
-    process.kill(child!.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await emulator!.terminate()).toBe(0);
     const history = (ext: string) => JSON.parse(readFileSync(join(stateDir, ext, 'history.json'), 'utf8')) as { data: Record<string, { number: string; outcome: string }[]> };
     expect(history('100').data.dialed?.[0]).toMatchObject({ number: '101', outcome: 'answered' });
     expect(history('101').data.received?.[0]).toMatchObject({ number: '100', outcome: 'answered' });
