@@ -2,14 +2,11 @@
 import type { Clock } from '../../util/clock.js';
 import { Emitter, type Unsubscribe } from '../../util/emitter.js';
 import { type Logger, silentLogger } from '../../util/log.js';
-import type { DigestClient, RandomBytes } from '../auth/index.js';
 import { type MediaType, type SipRequest, type Uri, unescapeUri } from '../message/index.js';
 import type { AnyServerTransaction } from '../transaction/index.js';
 import type { Account } from './account.js';
+import type { AccountClientOptions } from './account-client.js';
 import { MESSAGE_SUMMARY_TYPE, type MessageSummary, type MessageSummaryError, parseMessageSummary } from './message-summary.js';
-import type { ContactAddress } from './registration.js';
-import type { RandomFraction } from './registration-timing.js';
-import type { RequestSender } from './request-sender.js';
 import { SubscriptionClient, type SubscriptionNotify, type SubscriptionStatus, type SubscriptionStopOptions, type SubscriptionTiming } from './subscription.js';
 
 /** The event package (RFC 3842 §3). */
@@ -48,8 +45,7 @@ export type MwiEvents = {
   subscription: [SubscriptionStatus];
 };
 
-export interface MwiClientOptions {
-  account: Account;
+export interface MwiClientOptions extends AccountClientOptions<SubscriptionTiming> {
   /**
    * 'subscribe': SUBSCRIBE to message-summary and accept unsolicited NOTIFYs too;
    * 'listen': only unsolicited NOTIFYs (Asterisk's default after REGISTER). Default 'subscribe'.
@@ -61,16 +57,6 @@ export interface MwiClientOptions {
   expiresS?: number | undefined;
   /** Bodies larger than this are refused. Default 4096. */
   maxBodyBytes?: number | undefined;
-  sender: RequestSender;
-  clock: Clock;
-  random: RandomFraction;
-  randomBytes: RandomBytes;
-  contactAddress: () => ContactAddress | undefined;
-  /** Share the registration's (RegistrationClient.digest). */
-  digest?: DigestClient | undefined;
-  logger?: Logger | undefined;
-  userAgent?: string | undefined;
-  timing?: Partial<SubscriptionTiming> | undefined;
 }
 
 /** How an unsolicited NOTIFY was answered (for the UA's log and tests). */
