@@ -76,16 +76,19 @@ function emptyHistory(): CallHistoryData {
   return { missed: [], received: [], dialed: [], missedUnseen: 0 };
 }
 
+/** The longest number, name or forwarding target a record keeps (a longer name is cut by add()). */
+const MAX_TEXT = 256;
+
 function checkRecord(value: unknown, path: string): CallRecord {
   const o = checkObject(value, path);
   const record: CallRecord = {
     direction: checkOneOf(o.direction, `${path}.direction`, CALL_DIRECTIONS),
-    number: checkString(o.number, `${path}.number`, { maxLength: 256 }),
-    name: checkOptional(o.name, (v) => checkString(v, `${path}.name`, { maxLength: 256 })),
+    number: checkString(o.number, `${path}.number`, { maxLength: MAX_TEXT }),
+    name: checkOptional(o.name, (v) => checkString(v, `${path}.name`, { maxLength: MAX_TEXT })),
     startedAt: checkNumber(o.startedAt, `${path}.startedAt`, { min: 0 }),
     durationS: checkOptional(o.durationS, (v) => checkNumber(v, `${path}.durationS`, { min: 0 })),
     outcome: checkOneOf(o.outcome, `${path}.outcome`, CALL_OUTCOMES),
-    forwardedTo: checkOptional(o.forwardedTo, (v) => checkString(v, `${path}.forwardedTo`, { maxLength: 256 })),
+    forwardedTo: checkOptional(o.forwardedTo, (v) => checkString(v, `${path}.forwardedTo`, { maxLength: MAX_TEXT })),
   };
   if (record.name === undefined) delete record.name;
   if (record.forwardedTo === undefined) delete record.forwardedTo;
@@ -147,7 +150,8 @@ export class CallHistory {
 
   /** Logs a finished call in its list (callListOf) and returns that list's name; throws StoreFormatError for a malformed record. */
   add(call: CallRecord): CallListName {
-    const record = checkRecord(call, 'call');
+    // A caller's display name is theirs to make long: it is cut, not refused.
+    const record = checkRecord(call.name !== undefined && call.name.length > MAX_TEXT ? { ...call, name: call.name.slice(0, MAX_TEXT) } : call, 'call');
     const list = callListOf(record);
     this.store.update((h) => ({
       ...h,

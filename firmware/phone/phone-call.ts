@@ -87,7 +87,7 @@ export class PhoneCall {
     else if (kind === 'cancelled' || kind === 'local-hangup') outcome = 'cancelled';
     else outcome = 'failed';
     const record: CallRecord = { direction: this.direction, number: this.number, startedAt: this.startedAt, outcome };
-    if (this.name !== undefined) record.name = this.name.slice(0, 256);
+    if (this.name !== undefined) record.name = this.name;
     if (outcome === 'forwarded') record.forwardedTo = this.forwardedTo;
     if (this.connectedAtMs !== undefined && this.endedAtMs !== undefined) record.durationS = Math.round((this.endedAtMs - this.connectedAtMs) / 1000);
     return record;

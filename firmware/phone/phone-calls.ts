@@ -190,12 +190,17 @@ export abstract class PhoneCalls extends PhoneCore {
 
   /** A call the SIP side refused without ringing (DND, busy): missed, as desk phones list it. */
   protected onRefused(call: RefusedCall): void {
-    const number = call.remote.number;
-    const name = this.o.phonebook?.nameFor(number) ?? call.remote.displayName;
-    const record: CallRecord = { direction: 'incoming', number, startedAt: this.o.clock.wallNow(), outcome: 'missed' };
-    if (name !== undefined) record.name = name.slice(0, 256);
-    this.o.history?.add(record);
+    this.logUnrung(call.remote, { outcome: 'missed' });
     void this.render();
+  }
+
+  /** The history record of an incoming call the phone never rang for (refused, forwarded on arrival). */
+  protected logUnrung(remote: { displayName: string | undefined; number: string }, how: Pick<CallRecord, 'outcome' | 'forwardedTo'>): void {
+    const number = remote.number;
+    const name = this.o.phonebook?.nameFor(number) ?? remote.displayName;
+    const record: CallRecord = { direction: 'incoming', number, startedAt: this.o.clock.wallNow(), ...how };
+    if (name !== undefined) record.name = name;
+    this.o.history?.add(record);
   }
 
   protected answer(speaker: boolean): void {

@@ -123,9 +123,7 @@ export abstract class PhoneFeatures extends PhoneCalls {
 
   /** Logs a call forwarded on arrival (the phone never kept it). */
   private forwardedRecord(session: IncomingCall, target: string): void {
-    const name = this.o.phonebook?.nameFor(session.remote.number) ?? session.remote.displayName;
-    const record = { direction: 'incoming' as const, number: session.remote.number, startedAt: this.o.clock.wallNow(), outcome: 'forwarded' as const, forwardedTo: target };
-    this.o.history?.add(name !== undefined ? { ...record, name: name.slice(0, 256) } : record);
+    this.logUnrung(session.remote, { outcome: 'forwarded', forwardedTo: target });
     this.showNotice(`Forwarded to ${target}`);
     void this.render();
   }
