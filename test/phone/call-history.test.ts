@@ -58,6 +58,13 @@ describe('CallHistory', () => {
     expect(changes()).toBe(5);
   });
 
+  it('cuts a caller\'s long display name to 256 characters instead of refusing the record', async () => {
+    const { h } = history();
+    await h.load();
+    h.add({ ...missed('1002'), name: 'x'.repeat(300) });
+    expect(h.list('missed')[0]?.name).toBe('x'.repeat(256));
+  });
+
   it('keeps 100 entries per list, dropping the oldest', async () => {
     const { h } = history();
     await h.load();
